@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs Debian's dataset-fashion-mnist (the full Fashion-MNIST IDX files) when the
+# system has apt-get and the rights to use it; elsewhere tfds downloads data at first use.
+set -u
+if dpkg -s dataset-fashion-mnist >/dev/null 2>&1; then exit 0; fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "install_data: no apt-get; datasets will be downloaded by tfds at first use." >&2; exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "install_data: not root; to use Fashion-MNIST offline: sudo apt-get install dataset-fashion-mnist" >&2; exit 0
+fi
+apt-get update -qq >/dev/null 2>&1 || true
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 \
+  && echo "install_data: installed dataset-fashion-mnist" >&2 \
+  || echo "install_data: could not install dataset-fashion-mnist; tfds will download at first use." >&2

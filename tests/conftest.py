@@ -1,0 +1,47 @@
+"""Shared fixtures and helpers for the test suite."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+
+@pytest.fixture
+def x64():
+  """Runs the test with float64 enabled (restored afterwards)."""
+  with jax.enable_x64(True):
+    yield
+
+
+def run_optimizer(opt: optax.GradientTransformation, grads, theta0) -> np.ndarray:
+  """Feeds a fixed gradient sequence to ``opt``; returns theta_1..theta_T (one compiled scan)."""
+
+  @jax.jit
+  def run(grads, theta0):
+    def step(carry, g):
+      theta, state = carry
+      updates, state = opt.update(g, state, theta)
+      theta = optax.apply_updates(theta, updates)
+      return (theta, state), theta
+
+    _, trajectory = jax.lax.scan(step, (theta0, opt.init(theta0)), grads)
+    return trajectory
+
+  return np.asarray(run(jnp.asarray(grads), jnp.asarray(theta0)))
+
+
+def assert_trajectories_close(actual, expected, origin=0.0, rtol=1e-10):
+  """Relative agreement of two trajectories' displacements from ``origin``.
+
+  The error of each step is divided by the largest displacement of that step, so the
+  tolerance is relative to how far the optimizer moved, not to the size of theta.
+  """
+  actual, expected = np.asarray(actual) - origin, np.asarray(expected) - origin
+  assert actual.shape == expected.shape
+  assert np.all(np.isfinite(actual)), 'trajectory has non-finite values'
+  scale = np.maximum(np.abs(expected).max(axis=-1, keepdims=True), 1e-300)
+  err = np.abs(actual - expected) / scale
+  assert err.max() <= rtol, f'max relative error {err.max():.3g} > {rtol:g} at {np.argmax(err)}'

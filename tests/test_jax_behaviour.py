@@ -1,0 +1,382 @@
+"""JAX behaviour (vmap over traced hyperparameters, jit caching, dtypes, grad), Optax pipelines."""
+
+from __future__ import annotations
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+import reference as ref
+from conftest import assert_trajectories_close, run_optimizer
+
+import adam_jax
+from adam_jax.problems import reddi_online
+
+GRADS = ref.gradient_sequence(num_steps=200).astype(np.float32)
+THETA0 = np.random.default_rng(1).normal(size=GRADS.shape[1]).astype(np.float32)
+
+# Every numeric hyperparameter and boolean switch of every Adam-family optimizer, as a grid.
+VMAP_GRIDS = {
+  'adam': dict(
+    learning_rate=[1e-3, 1e-2],
+    b1=[0.0, 0.9],
+    b2=[0.99, 0.999],
+    eps=[1e-8, 1e-3],
+    bias_correction=[True, False],
+  ),
+  'adam_ablations': dict(eps_root=[0.0, 1e-6], bias_correction=[True, False], b1_decay=[1.0, 0.99]),
+  'adamax': dict(
+    learning_rate=[2e-3, 1e-2],
+    b1=[0.5, 0.9],
+    b2=[0.9, 0.999],
+    eps=[0.0, 1e-4],
+    bias_correction=[True, False],
+  ),
+  'amsgrad': dict(learning_rate=[1e-3, 1e-2], b1=[0.5, 0.9], b2=[0.99, 0.999], eps=[1e-8, 1e-3]),
+  'nadam': dict(learning_rate=[1e-3, 1e-2], b1=[0.5, 0.9], b2=[0.99, 0.999], eps=[1e-8, 1e-3]),
+  'adamw': dict(learning_rate=[1e-3, 1e-2], b2=[0.99, 0.999], weight_decay=[0.0, 0.1]),
+}
+
+
+def _grid(hparams):
+  names = list(hparams)
+  points = list(itertools.product(*(hparams[n] for n in names)))
+  columns = {n: jnp.asarray([p[i] for p in points]) for i, n in enumerate(names)}
+  return names, points, columns
+
+
+@pytest.mark.parametrize('name', sorted(VMAP_GRIDS))
+def test_vmap_over_grid_equals_separate_runs(name):
+  names, points, columns = _grid(VMAP_GRIDS[name])
+
+  optimizer = name.split('_')[0]
+
+  def run(hparams):
+    opt = adam_jax.get_optimizer(optimizer, **hparams)
+    return run_optimizer_traced(opt)
+
+  batched = np.asarray(jax.jit(jax.vmap(run))(columns))
+  assert batched.shape == (len(points), *GRADS.shape)
+  for i, point in enumerate(points):
+    opt = adam_jax.get_optimizer(optimizer, **dict(zip(names, point, strict=True)))
+    single = run_optimizer(opt, GRADS, THETA0)
+    # float32: the batched program may fuse and round differently, a few ulps per step.
+    assert_trajectories_close(batched[i], single, THETA0, rtol=1e-5)
+
+
+def run_optimizer_traced(opt):
+  def step(carry, g):
+    theta, state = carry
+    updates, state = opt.update(g, state, theta)
+    theta = optax.apply_updates(theta, updates)
+    return (theta, state), theta
+
+  theta0 = jnp.asarray(THETA0)
+  return jax.lax.scan(step, (theta0, opt.init(theta0)), jnp.asarray(GRADS))[1]
+
+
+def test_vmap_over_bias_correction_switch_matches_python_bool():
+  flags = jnp.array([True, False])
+  batched = jax.vmap(lambda bc: run_optimizer_traced(adam_jax.adam(1e-2, bias_correction=bc)))(
+    flags
+  )
+  for i, flag in enumerate([True, False]):
+    single = run_optimizer(adam_jax.adam(1e-2, bias_correction=flag), GRADS, THETA0)
+    np.testing.assert_allclose(batched[i], single, rtol=1e-6)
+  assert np.abs(batched[0] - batched[1]).max() > 1e-3
+
+
+@pytest.mark.parametrize('name', sorted(adam_jax.OPTIMIZERS))
+def test_no_recompilation_on_second_update(name):
+  opt = adam_jax.get_optimizer(name, **_SUITE_HPARAMS[name])
+  params = {'w': jnp.ones((3, 2)), 'b': jnp.zeros(2)}
+  update = jax.jit(opt.update)
+  state = opt.init(params)
+  grads = jax.tree.map(jnp.ones_like, params)
+  for _ in range(3):
+    updates, state = update(grads, state, params)
+    params = optax.apply_updates(params, updates)
+  assert update._cache_size() == 1
+
+
+@pytest.mark.parametrize('name', ['adam', 'adamax', 'amsgrad', 'nadam', 'adamw'])
+def test_bfloat16_params_keep_dtype_and_stay_finite(name):
+  params = {'w': jnp.linspace(-1, 1, 8, dtype=jnp.bfloat16)}
+  grads = {'w': jnp.linspace(-0.5, 0.7, 8, dtype=jnp.bfloat16)}
+  # Traced float32 hyperparameters (as in a sweep) must not promote bfloat16 updates.
+  for lr in (1e-3, jnp.float32(1e-3)):
+    opt = adam_jax.get_optimizer(name, learning_rate=lr)
+    state = opt.init(params)
+    p = params
+    for _ in range(5):
+      updates, state = jax.jit(opt.update)(grads, state, p)
+      assert updates['w'].dtype == jnp.bfloat16
+      p = optax.apply_updates(p, updates)
+      assert p['w'].dtype == jnp.bfloat16
+      assert bool(jnp.all(jnp.isfinite(p['w'].astype(jnp.float32))))
+    for leaf in jax.tree.leaves(state):
+      if jnp.issubdtype(leaf.dtype, jnp.floating) and leaf.ndim:
+        assert leaf.dtype == jnp.bfloat16
+
+
+def test_bfloat16_keeps_b2_below_one():
+  """In bfloat16, 0.999 rounds to 1.0: then 1 − β2^t = 0 and the first step is 0/0."""
+  assert float(jnp.asarray(0.999, jnp.bfloat16)) == 1.0
+  tx = adam_jax.scale_by_adam(eps=0.0)
+  params = jnp.ones(4, jnp.bfloat16)
+  grads = jnp.array([0.5, -2.0, 3.0, -0.25], jnp.bfloat16)
+  direction, _ = tx.update(grads, tx.init(params))
+  np.testing.assert_allclose(np.asarray(direction, np.float32), np.sign(grads), rtol=1e-2)
+
+
+def test_mu_dtype():
+  tx = adam_jax.scale_by_adam(mu_dtype=jnp.bfloat16)
+  state = tx.init(jnp.ones(3))
+  assert state.mu.dtype == jnp.bfloat16 and state.nu.dtype == jnp.float32
+  _, state = tx.update(jnp.ones(3), state)
+  assert state.mu.dtype == jnp.bfloat16
+
+
+def test_count_is_int32_and_state_is_namedtuple():
+  tx = adam_jax.scale_by_adam()
+  state = tx.init(jnp.ones(2))
+  assert isinstance(state, adam_jax.ScaleByAdamState)
+  assert state.count.dtype == jnp.int32
+  _, state = tx.update(jnp.ones(2), state)
+  assert state.count.dtype == jnp.int32 and int(state.count) == 1
+
+
+@pytest.mark.parametrize('name', ['adam', 'adamax', 'amsgrad', 'nadam', 'adamw'])
+def test_differentiable_through_the_update(name):
+  """A meta-gradient d loss(θ_T) / d α through 20 steps is finite and matches finite differences."""
+
+  def final_loss(lr):
+    opt = adam_jax.get_optimizer(name, learning_rate=lr)
+    theta = jnp.array([1.0, -2.0, 0.0, 0.5])  # coordinate 2: zero gradient throughout
+
+    def step(carry, _):
+      theta, state = carry
+      grads = jax.grad(lambda t: jnp.sum(t**2 * jnp.array([1.0, 3.0, 0.0, 0.5])))(theta)
+      updates, state = opt.update(grads, state, theta)
+      return (optax.apply_updates(theta, updates), state), None
+
+    (theta, _), _ = jax.lax.scan(step, (theta, opt.init(theta)), None, length=20)
+    return jnp.sum(theta**2)
+
+  with jax.enable_x64(True):
+    lr = jnp.float64(0.05)
+    g = jax.grad(final_loss)(lr)
+    h = 1e-6
+    fd = (final_loss(lr + h) - final_loss(lr - h)) / (2 * h)
+    assert np.isfinite(g)
+    np.testing.assert_allclose(g, fd, rtol=1e-5)
+
+
+def test_adamax_gradient_finite_where_u_is_zero():
+  def loss(g_scale):
+    tx = adam_jax.scale_by_adamax()
+    direction, _ = tx.update(jnp.array([1.0, 0.0]) * g_scale, tx.init(jnp.zeros(2)))
+    return jnp.sum(direction)
+
+  assert bool(jnp.all(jnp.isfinite(jax.grad(loss)(2.0))))
+
+
+# --- composability with real Optax pipelines -------------------------------------------
+
+
+def test_chain_with_clip_and_decayed_weights_matches_optax(x64):
+  grads, theta0 = ref.gradient_sequence().astype(float), THETA0.astype(float)
+  ours = optax.chain(
+    optax.clip_by_global_norm(1.0),
+    optax.add_decayed_weights(1e-3),
+    adam_jax.scale_by_adam(),
+    optax.scale_by_learning_rate(1e-2),
+  )
+  theirs = optax.chain(
+    optax.clip_by_global_norm(1.0),
+    optax.add_decayed_weights(1e-3),
+    optax.scale_by_adam(),
+    optax.scale_by_learning_rate(1e-2),
+  )
+  assert_trajectories_close(
+    run_optimizer(ours, grads, theta0), run_optimizer(theirs, grads, theta0), theta0
+  )
+
+
+def test_inject_hyperparams():
+  opt = optax.inject_hyperparams(adam_jax.adam)(learning_rate=1e-2, b1=0.9)
+  params = jnp.ones(3)
+  state = opt.init(params)
+  updates, state = opt.update(jnp.ones(3), state, params)
+  np.testing.assert_allclose(updates, -1e-2, rtol=1e-5)
+  state.hyperparams['learning_rate'] = jnp.asarray(1e-1)
+  updates, state = jax.jit(opt.update)(jnp.ones(3), state, params)
+  np.testing.assert_allclose(updates, -1e-1, rtol=1e-5)
+
+
+def test_multi_steps_equals_adam_on_averaged_gradients(x64):
+  grads = ref.gradient_sequence().astype(float)
+  theta0 = THETA0.astype(float)
+  every = optax.MultiSteps(adam_jax.adam(1e-2), 2, accumulator_dtype=jnp.float64)
+  traj = run_optimizer(every, grads, theta0)
+  averaged = (grads[0::2] + grads[1::2]) / 2
+  expected = ref.adam(averaged, theta0, 1e-2)
+  assert_trajectories_close(traj[1::2], expected, theta0)
+
+
+def test_apply_if_finite_skips_non_finite_gradients():
+  opt = optax.apply_if_finite(adam_jax.adam(1e-2), max_consecutive_errors=3)
+  params = jnp.ones(2)
+  state = opt.init(params)
+  updates, state = opt.update(jnp.array([jnp.nan, 1.0]), state, params)
+  np.testing.assert_array_equal(updates, 0.0)
+  assert int(state.notfinite_count) == 1
+  updates, state = opt.update(jnp.array([1.0, 1.0]), state, params)
+  np.testing.assert_allclose(updates, -1e-2, rtol=1e-5)
+  assert int(state.inner_state[0].count) == 1  # the NaN step never reached the moments
+
+
+def test_temporal_average_chained_last_in_optax_pipeline():
+  opt = optax.chain(
+    optax.clip_by_global_norm(10.0), adam_jax.adam(1e-1), adam_jax.temporal_average(0.9)
+  )
+  params = jnp.array([2.0, -3.0])
+  state = opt.init(params)
+  for _ in range(300):
+    grads = jax.grad(lambda p: jnp.sum(p**2))(params)
+    updates, state = opt.update(grads, state, params)
+    params = optax.apply_updates(params, updates)
+  averaged = adam_jax.averaged_params(state)
+  assert float(jnp.abs(averaged).max()) < 0.05
+  with pytest.raises(ValueError, match='exactly one TemporalAverageState'):
+    adam_jax.averaged_params(adam_jax.adam().init(params))
+
+
+# --- registry ----------------------------------------------------------------------------
+
+
+def test_get_optimizer_errors():
+  with pytest.raises(ValueError, match='valid names: adadelta, adagrad, adam, adamax'):
+    adam_jax.get_optimizer('adm')
+  with pytest.raises(ValueError, match='takes no hyperparameter beta1.*learning_rate, b1'):
+    adam_jax.get_optimizer('adam', beta1=0.9)
+  with pytest.raises(ValueError, match='variant must be one of'):
+    adam_jax.amsgrad(variant='pytorch')
+
+
+def test_baselines_come_from_optax(x64):
+  grads, theta0 = ref.gradient_sequence().astype(float), THETA0.astype(float)
+  pairs = [
+    ('sgd', {'learning_rate': 0.1}, optax.sgd(0.1)),
+    ('nesterov', {'learning_rate': 0.1}, optax.sgd(0.1, momentum=0.9, nesterov=True)),
+    ('momentum', {'learning_rate': 0.1}, optax.sgd(0.1, momentum=0.9)),
+    ('adagrad', {'learning_rate': 0.1}, optax.adagrad(0.1)),
+    ('rmsprop', {'learning_rate': 0.1}, optax.rmsprop(0.1)),
+    ('adadelta', {'learning_rate': 0.1}, optax.adadelta(0.1)),
+  ]
+  for name, hparams, theirs in pairs:
+    np.testing.assert_array_equal(
+      run_optimizer(adam_jax.get_optimizer(name, **hparams), grads, theta0),
+      run_optimizer(theirs, grads, theta0),
+    )
+
+
+# --- one shared suite: every registered optimizer, enrolled automatically --------------
+
+# Learning rates that make each optimizer converge in the suite's budget; the suite fails
+# for a newly registered optimizer until it is given one here.
+_SUITE_HPARAMS = {
+  'adam': dict(learning_rate=0.05),
+  'adamax': dict(learning_rate=0.05),
+  'amsgrad': dict(learning_rate=0.05),
+  'nadam': dict(learning_rate=0.05),
+  'adamw': dict(learning_rate=0.05, weight_decay=1e-4),
+  'sgd': dict(learning_rate=1e-3),
+  'momentum': dict(learning_rate=1e-4),
+  'nesterov': dict(learning_rate=1e-4),
+  'adagrad': dict(learning_rate=0.5),
+  'rmsprop': dict(learning_rate=3e-3),
+  'adadelta': dict(learning_rate=1.0),
+}
+
+
+# AdaDelta's unit correction stalls in Rosenbrock's curved valley for every (lr, rho) we
+# tried (0.5-100, 0.9-0.99, up to 200k steps): it must still make progress there.
+_STALLS_ON_ROSENBROCK = {'adadelta'}
+
+
+def test_suite_enrolls_every_registered_optimizer():
+  assert set(_SUITE_HPARAMS) == set(adam_jax.OPTIMIZERS)
+
+
+def _minimize(opt, loss, x0, num_steps):
+  @jax.jit
+  def run(x0):
+    def step(carry, _):
+      x, state = carry
+      updates, state = opt.update(jax.grad(loss)(x), state, x)
+      return (optax.apply_updates(x, updates), state), None
+
+    return jax.lax.scan(step, (x0, opt.init(x0)), None, length=num_steps)[0][0]
+
+  return run(x0)
+
+
+def _parabola(x):
+  return jnp.sum((x - jnp.array([1.0, -2.0])) ** 2)
+
+
+def _rosenbrock(x):
+  return (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
+
+
+@pytest.mark.parametrize('name', sorted(adam_jax.OPTIMIZERS))
+def test_suite_converges_on_parabola_and_rosenbrock(name):
+  opt = adam_jax.get_optimizer(name, **_SUITE_HPARAMS[name])
+  x = _minimize(opt, _parabola, jnp.zeros(2), 10_000)
+  np.testing.assert_allclose(x, [1.0, -2.0], atol=2e-2)
+  x0 = jnp.array([-1.2, 1.0])
+  x = _minimize(opt, _rosenbrock, x0, 20_000)
+  assert bool(jnp.all(jnp.isfinite(x)))
+  if name in _STALLS_ON_ROSENBROCK:
+    assert _rosenbrock(x) < _rosenbrock(x0) / 10
+  else:
+    np.testing.assert_allclose(x, [1.0, 1.0], atol=5e-2)
+
+
+@pytest.mark.parametrize('name', sorted(adam_jax.OPTIMIZERS))
+@pytest.mark.parametrize('dtype', [jnp.float32, jnp.bfloat16])
+def test_suite_keeps_dtype_and_stays_finite(name, dtype):
+  opt = adam_jax.get_optimizer(name, **_SUITE_HPARAMS[name])
+  x = _minimize(opt, lambda x: jnp.sum((x.astype(jnp.float32) - 1) ** 2), jnp.zeros(3, dtype), 50)
+  assert x.dtype == dtype
+  assert bool(jnp.all(jnp.isfinite(x.astype(jnp.float32))))
+
+
+# --- Reddi et al.'s counterexample --------------------------------------------------------
+
+
+def test_reddi_counterexample_adam_fails_amsgrad_converges():
+  """With β1 = 0.9, β2 = 0.99 and α/√t, Adam ends near x = +1, AMSGrad near the optimum −1."""
+  lr = adam_jax.inverse_sqrt_decay(0.5)
+  adam_run = reddi_online(adam_jax.adam(lr, 0.9, 0.99), 200_000)
+  ams_run = reddi_online(adam_jax.amsgrad(lr, 0.9, 0.99), 200_000)
+  assert float(adam_run.x[-101:].mean()) > 0.95
+  assert float(ams_run.x[-101:].mean()) < -0.95
+  # AMSGrad's average regret R_t/t decreases towards 0; Adam's stays bounded away from it.
+  assert float(ams_run.avg_regret[-1]) < 0.5 * float(ams_run.avg_regret[999])
+  assert float(adam_run.avg_regret[-1]) > 2 * float(ams_run.avg_regret[-1])
+
+
+def test_reddi_stochastic_variant():
+  key = jax.random.key(0)
+  lr = adam_jax.inverse_sqrt_decay(1.0)
+  adam_run = reddi_online(adam_jax.adam(lr, 0.9, 0.99), 100_000, stochastic=True, key=key)
+  ams_run = reddi_online(adam_jax.amsgrad(lr, 0.9, 0.99), 100_000, stochastic=True, key=key)
+  assert float(adam_run.x[-1000:].mean()) > 0.9
+  assert float(ams_run.x[-1000:].mean()) < 0.0
+  with pytest.raises(ValueError, match='needs a PRNG key'):
+    reddi_online(adam_jax.adam(), 10, stochastic=True)
