@@ -31,6 +31,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from adam_jax import layers
+
 __all__ = [
   'MLP',
   'MODELS',
@@ -59,7 +61,7 @@ def _conv_stage(x: jax.Array, features: int, name: str) -> jax.Array:
   ReLU is monotone, so ``relu(max_pool(x)) == max_pool(relu(x))``: the order in which the
   Adam paper (§6.3) and Pérez (§4.1.3: conv, pool, ReLU) list the layers does not matter.
   """
-  x = nn.Conv(features, kernel_size=(5, 5), padding='SAME', name=name)(x)
+  x = layers.Conv(features, kernel_size=(5, 5), name=name)(x)
   x = nn.relu(x)
   return nn.max_pool(x, window_shape=(3, 3), strides=(2, 2), padding='SAME')
 
@@ -69,13 +71,18 @@ class LogisticRegression(nn.Module):
 
   The 784 MNIST pixels (or the 10,000-dimensional IMDB bag of words, §6.1) map linearly
   to ``num_classes`` logits. The paper's L2 term λ‖θ‖² is added by the caller with
-  :func:`adam_jax.losses.l2_penalty`.
+  :func:`adam_jax.losses.l2_penalty`. With ``dropout`` the inputs are dropped with rate
+  ``input_dropout`` in training (§6.1: 50% dropout noise on the IMDB bag of words).
 
   Attributes:
     num_classes: Number of output logits.
+    dropout: Whether to apply input dropout when ``train`` is true.
+    input_dropout: Dropout rate on the inputs.
   """
 
   num_classes: int
+  dropout: bool = False
+  input_dropout: float = 0.5
 
   @nn.compact
   def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
@@ -83,13 +90,15 @@ class LogisticRegression(nn.Module):
 
     Args:
       x: Inputs ``(batch, ...)``.
-      train: Unused (no stochastic layers); kept for a uniform interface.
+      train: Whether input dropout is active (needs the ``'dropout'`` rng).
 
     Returns:
       The class logits.
     """
-    del train
-    return nn.Dense(self.num_classes, name='linear')(_flatten(x))
+    x = _flatten(x)
+    if self.dropout:
+      x = nn.Dropout(self.input_dropout, deterministic=not train)(x)
+    return nn.Dense(self.num_classes, name='linear')(x)
 
 
 class MLP(nn.Module):

@@ -1,0 +1,304 @@
+"""Device-resident training: an epoch is one compiled ``lax.scan``, a grid one ``vmap``.
+
+A :class:`GridTrainer` trains G copies of one model (one *program*: same model, optimizer
+name and schedule) side by side; the G grid points differ in numeric hyperparameters
+(``optimizer.learning_rate``, ``optimizer.b2``, ``model.l2``, the ``bias_correction``
+switch, ``seed``, ...), which enter the compiled program as traced arrays of shape (G,).
+Parameters, optimizer states, dropout keys and metrics carry the leading grid axis; the
+data is shared. With G = 1 it is a single run, through the same code.
+
+Nothing here does I/O: the caller loops over epochs (:meth:`GridTrainer.train_epoch`,
+:meth:`GridTrainer.evaluate`) and writes what it likes in between.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from adam_jax import data as data_lib
+from adam_jax import losses
+from adam_jax.optimizers import get_optimizer
+from adam_jax.schedules import inverse_sqrt_decay
+
+Hparams = Mapping[str, Any]  # dotted path -> value, e.g. {'optimizer.learning_rate': 1e-3}
+
+SCHEDULES = ('constant', 'inverse_sqrt')
+GRID_STRATEGIES = ('vmap', 'map')
+
+
+def _sequential_map(fn, in_axes: tuple):
+  """Like ``jax.vmap(fn, in_axes)`` (axes 0 or None), but one point after another (lax.map)."""
+
+  def mapped(*args):
+    batched = tuple(a for a, axis in zip(args, in_axes, strict=True) if axis is not None)
+
+    def one(xs):
+      it = iter(xs)
+      full = [next(it) if axis is not None else a for a, axis in zip(args, in_axes, strict=True)]
+      return fn(*full)
+
+    return jax.lax.map(one, batched)
+
+  return mapped
+
+
+class TrainState(NamedTuple):
+  """Everything a run needs to continue bit-identically (one grid point, or G stacked)."""
+
+  step: jax.Array  # int32: optimizer steps taken.
+  params: Any
+  opt_state: Any
+  key: jax.Array  # uint32[2]: base key for dropout / latent samples, folded with step.
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+  """A model with its loss: classification (cross-entropy) or the VAE (negative ELBO)."""
+
+  model: nn.Module
+  kind: str  # 'classifier' or 'vae'
+  input_kind: str = 'image'  # as data.Dataset.input_kind
+  vocab_size: int = 0
+
+  @property
+  def metric_names(self) -> tuple[str, ...]:
+    return ('loss', 'accuracy') if self.kind == 'classifier' else ('loss',)
+
+  def inputs(self, x: jax.Array) -> jax.Array:
+    if self.input_kind == 'bag_of_words':
+      return data_lib.bag_of_words_dense(x, self.vocab_size)
+    return x
+
+  def init(self, key: jax.Array, x: jax.Array) -> Any:
+    init_key, sample_key = jax.random.split(key)
+    rngs = {'params': init_key, 'dropout': sample_key, 'latent': sample_key}
+    return self.model.init(rngs, self.inputs(x), train=False)['params']
+
+  def per_example(
+    self, params: Any, x: jax.Array, y: jax.Array, key: jax.Array, train: bool
+  ) -> dict[str, jax.Array]:
+    """Per-example metrics: ``loss`` (nats) and, for classifiers, ``accuracy`` (0/1)."""
+    inputs = self.inputs(x)
+    rngs = {'dropout': key, 'latent': key}
+    out = self.model.apply({'params': params}, inputs, train=train, rngs=rngs)
+    if self.kind == 'vae':
+      logits, mean, logvar = out
+      return {'loss': losses.negative_elbo(logits, inputs, mean, logvar)}
+    return {'loss': losses.softmax_cross_entropy(out, y), 'accuracy': losses.accuracy(out, y)}
+
+
+def make_optimizer(
+  name: str, hparams: Mapping[str, Any], schedule: str = 'constant'
+) -> optax.GradientTransformation:
+  """The optimizer ``name`` with ``hparams`` (possibly traced); α/√t for 'inverse_sqrt'."""
+  if schedule not in SCHEDULES:
+    raise ValueError(f'unknown schedule {schedule!r}; valid: {", ".join(SCHEDULES)}')
+  hparams = dict(hparams)
+  if schedule == 'inverse_sqrt':
+    hparams['learning_rate'] = inverse_sqrt_decay(hparams['learning_rate'])
+  return get_optimizer(name, **hparams)
+
+
+def _section(hparams: Hparams, prefix: str) -> dict[str, Any]:
+  return {k[len(prefix) + 1 :]: v for k, v in hparams.items() if k.startswith(prefix + '.')}
+
+
+def epoch_order(seed: Any, epoch: Any, num_examples: int, batch_size: int) -> jax.Array:
+  """Example indices of one epoch, shape (num_batches, batch_size); the remainder is dropped.
+
+  A pure function of (seed, epoch): a resumed run sees the same order as an uninterrupted one.
+  """
+  key = jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(1), seed), epoch)
+  num_batches = num_examples // batch_size
+  perm = jax.random.permutation(key, num_examples)
+  return perm[: num_batches * batch_size].reshape(num_batches, batch_size)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class GridTrainer:
+  """Trains a grid of G points of one program; every method is one compiled call.
+
+  Attributes:
+    task: the model and its loss.
+    optimizer: the registered optimizer name.
+    hparams: the values shared by every grid point, by dotted path (Python numbers):
+      ``optimizer.*`` (the optimizer's keyword arguments), ``model.l2`` (λ of λ‖θ‖²), ``seed``.
+    swept: the dotted paths that vary across the grid (passed to each method as (G,) arrays).
+    schedule: 'constant' or 'inverse_sqrt' (α/√t, t the step).
+    batch_size: minibatch size.
+    eval_batch_size: batch size for evaluation.
+    grid_strategy: 'vmap' batches the grid points into each operation (best for dense
+      layers: bigger matrix products); 'map' runs them one after the other inside the
+      same compiled program (``lax.map``), for convolutions, which XLA:CPU runs slower
+      batched over kernels (grouped) than one kernel at a time.
+  """
+
+  task: Task
+  optimizer: str
+  hparams: Hparams
+  swept: tuple[str, ...] = ()
+  schedule: str = 'constant'
+  batch_size: int = 128
+  eval_batch_size: int = 1000
+  grid_strategy: str = 'vmap'
+
+  def point(self, grid_values: Hparams) -> dict[str, Any]:
+    """All hyperparameters of one grid point (shared values overridden by swept ones)."""
+    return {**self.hparams, **{k: v for k, v in grid_values.items() if k != _POINT}}
+
+  def _optimizer(self, hp: Hparams) -> optax.GradientTransformation:
+    return make_optimizer(self.optimizer, _section(hp, 'optimizer'), self.schedule)
+
+  # --- one grid point (vmapped below) ----------------------------------------------
+
+  def _init_point(self, grid_values: Hparams, x_example: jax.Array) -> TrainState:
+    hp = self.point(grid_values)
+    key = jax.random.PRNGKey(hp.get('seed', 0))
+    init_key, train_key = jax.random.split(key)
+    params = self.task.init(init_key, x_example)
+    return TrainState(jnp.zeros([], jnp.int32), params, self._optimizer(hp).init(params), train_key)
+
+  def _epoch_point(self, state: TrainState, grid_values: Hparams, order, x, y):
+    hp = self.point(grid_values)
+    opt = self._optimizer(hp)
+    l2 = hp.get('model.l2', 0.0)
+
+    def step(state: TrainState, idx: jax.Array):
+      key = jax.random.fold_in(state.key, state.step)
+      xb, yb = x[idx], y[idx]
+
+      def objective(params):
+        metrics = self.task.per_example(params, xb, yb, key, train=True)
+        means = {k: jnp.mean(v) for k, v in metrics.items()}
+        if isinstance(l2, int | float) and l2 == 0:
+          return means['loss'], means
+        return means['loss'] + losses.l2_penalty(params, l2), means
+
+      grads, means = jax.grad(objective, has_aux=True)(state.params)
+      updates, opt_state = opt.update(grads, state.opt_state, state.params)
+      params = optax.apply_updates(state.params, updates)
+      return TrainState(state.step + 1, params, opt_state, state.key), means
+
+    return jax.lax.scan(step, state, order)
+
+  def _evaluate_point(self, params, x, y, weights, key):
+    def body(totals, batch):
+      xb, yb, wb = batch
+      metrics = self.task.per_example(params, xb, yb, key, train=False)
+      return {k: totals[k] + jnp.sum(metrics[k] * wb) for k in totals}, None
+
+    zeros = {k: jnp.zeros([], jnp.float32) for k in self.task.metric_names}
+    totals, _ = jax.lax.scan(body, zeros, (x, y, weights))
+    return {k: v / jnp.sum(weights) for k, v in totals.items()}
+
+  # --- the grid ------------------------------------------------------------------------
+
+  @property
+  def seed_swept(self) -> bool:
+    return 'seed' in self.swept
+
+  def _over_grid(self, fn, in_axes: tuple):
+    if self.grid_strategy not in GRID_STRATEGIES:
+      raise ValueError(
+        f'grid_strategy must be one of {GRID_STRATEGIES}, got {self.grid_strategy!r}'
+      )
+    if self.grid_strategy == 'vmap':
+      return jax.vmap(fn, in_axes=in_axes)
+    return _sequential_map(fn, in_axes)
+
+  @functools.cached_property
+  def _init_grid(self):
+    return jax.jit(self._over_grid(self._init_point, (0, None)))
+
+  @functools.cached_property
+  def _epoch_grid(self):
+    order_axis = 0 if self.seed_swept else None
+    fn = self._over_grid(self._epoch_point, (0, 0, order_axis, None, None))
+    return jax.jit(fn, donate_argnums=0)
+
+  @functools.cached_property
+  def _eval_grid(self):
+    return jax.jit(self._over_grid(self._evaluate_point, (0, None, None, None, None)))
+
+  def init(
+    self, grid: Mapping[str, jax.Array], x_example: jax.Array, num_points: int = 1
+  ) -> TrainState:
+    """Initial states of the G grid points; ``grid`` maps each swept path to a (G,) array.
+
+    ``num_points`` gives G when nothing is swept (G copies of the same point).
+    """
+    sizes = {int(jnp.shape(v)[0]) for v in grid.values()} or {num_points}
+    if len(sizes) != 1:
+      raise ValueError(f'grid arrays differ in length: {sizes}')
+    return self._init_grid(_with_index(grid, sizes.pop()), x_example[:1])
+
+  def train_epoch(
+    self, state: TrainState, grid: Mapping[str, jax.Array], x: jax.Array, y: jax.Array, epoch: int
+  ) -> tuple[TrainState, dict[str, jax.Array]]:
+    """One epoch for every grid point; returns new states and per-step metrics (G, steps).
+
+    ``epoch`` counts from 0; the data order is :func:`epoch_order` of (seed, epoch).
+    """
+    num_examples = x.shape[0]
+    if self.seed_swept:
+      seeds = jnp.asarray(grid['seed'])
+      order = jax.vmap(lambda s: epoch_order(s, epoch, num_examples, self.batch_size))(seeds)
+    else:
+      order = epoch_order(self.hparams.get('seed', 0), epoch, num_examples, self.batch_size)
+    return self._epoch_grid(state, _with_index(grid, state.step.shape[0]), order, x, y)
+
+  def evaluate(self, params: Any, x: jax.Array, y: jax.Array) -> dict[str, jax.Array]:
+    """Mean metrics of each grid point on a whole split (no dropout), each of shape (G,)."""
+    xb, yb, wb = _eval_batches(x, y, self.eval_batch_size)
+    return self._eval_grid(params, xb, yb, wb, jax.random.PRNGKey(0))
+
+
+_POINT = '_point'  # an index over the grid, so that vmap has an axis when nothing is swept
+
+
+def _with_index(grid: Mapping[str, jax.Array], num_points: int) -> dict[str, jax.Array]:
+  return {**grid, _POINT: jnp.arange(num_points)}
+
+
+def _eval_batches(x, y, batch_size: int):
+  """Splits (x, y) into equal batches, padding the last with weight-0 copies of row 0."""
+  n = x.shape[0]
+  batch_size = min(batch_size, n)
+  num_batches = -(-n // batch_size)
+  pad = num_batches * batch_size - n
+  idx = jnp.concatenate([jnp.arange(n), jnp.zeros(pad, jnp.int32)])
+  weights = (jnp.arange(num_batches * batch_size) < n).astype(jnp.float32)
+  shape = (num_batches, batch_size)
+  return (
+    x[idx].reshape(shape + x.shape[1:]),
+    y[idx].reshape(shape + y.shape[1:]),
+    weights.reshape(shape),
+  )
+
+
+def grid_arrays(points: list[Hparams], swept: tuple[str, ...]) -> dict[str, jax.Array]:
+  """Stacks the swept values of each grid point into (G,) arrays (bools stay bools)."""
+  out = {}
+  for path in swept:
+    values = [p[path] for p in points]
+    if all(isinstance(v, bool | np.bool_) for v in values):
+      out[path] = jnp.asarray(values, jnp.bool_)
+    elif path == 'seed':
+      out[path] = jnp.asarray(values, jnp.int32)
+    else:
+      out[path] = jnp.asarray(values, jnp.float32)
+  return out
+
+
+def select(tree: Any, index: int | slice | np.ndarray) -> Any:
+  """The grid points ``index`` of a stacked pytree (TrainState, metrics)."""
+  return jax.tree.map(lambda a: a[index], tree)
