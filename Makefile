@@ -34,3 +34,7 @@ run: install
 	  --config.dataset.name=fashion_mnist \
 	  "--config.sweep.optimizer.name=('adam', 'adamax', 'amsgrad', 'nadam', 'nesterov', 'adagrad')" \
 	  --workdir=$(RUN_WORKDIR)
+
+bench: install
+	$(BIN)/python -m benchmarks.bench_update
+	$(BIN)/python -m benchmarks.bench_sweep --end-to-end

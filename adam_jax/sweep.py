@@ -9,6 +9,7 @@ them by ``vmap``. Every other path (``optimizer.name``, ``model.name``, ``model.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 from collections.abc import Mapping, Sequence
@@ -76,6 +77,19 @@ def expand(sweep: Mapping[str, Sequence[Any]]) -> list[Program]:
   for i, combo in enumerate(itertools.product(*structural.values())):
     programs.append(Program(i, dict(zip(structural, combo, strict=True)), grid, i * len(grid)))
   return programs
+
+
+def set_path(node: Any, path: str, value: Any) -> None:
+  """``node.<path> = value`` on a ``ConfigDict``, creating missing sections (unlocked)."""
+  import ml_collections  # noqa: PLC0415
+
+  *parents, leaf = path.split('.')
+  with node.unlocked() if hasattr(node, 'unlocked') else contextlib.nullcontext():
+    for p in parents:
+      if p not in node:
+        node[p] = ml_collections.ConfigDict()
+      node = node[p]
+    node[leaf] = value
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = '') -> dict[str, Any]:

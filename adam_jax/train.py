@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -33,6 +34,35 @@ Hparams = Mapping[str, Any]  # dotted path -> value, e.g. {'optimizer.learning_r
 
 SCHEDULES = ('constant', 'inverse_sqrt')
 GRID_STRATEGIES = ('vmap', 'map')
+GRID_AXIS, DATA_AXIS = 'grid', 'data'
+
+
+def make_mesh(grid: int = 1, data: int = 1) -> jax.sharding.Mesh | None:
+  """A ('grid', 'data') mesh over the first grid*data devices, or None for one device."""
+  if grid * data == 1:
+    return None
+  if grid * data > jax.device_count():
+    raise ValueError(f'mesh {grid}x{data} needs {grid * data} devices, have {jax.device_count()}')
+  devices = np.asarray(jax.devices()[: grid * data]).reshape(grid, data)
+  return jax.sharding.Mesh(devices, (GRID_AXIS, DATA_AXIS))
+
+
+def available_memory_bytes(device: Any) -> int:
+  """Free memory of ``device``: its allocator's limit minus use, or the host's free RAM."""
+  stats = getattr(device, 'memory_stats', lambda: None)()
+  if stats and 'bytes_limit' in stats:
+    return int(stats['bytes_limit'] - stats.get('bytes_in_use', 0))
+  return os.sysconf('SC_AVPHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
+
+
+def chunks(num_points: int, chunk_size: int) -> list[np.ndarray]:
+  """Indices of the grid points of each chunk; the last is padded with its last point so
+  that every chunk has the same shape (one compiled program), duplicates dropped later."""
+  out = []
+  for start in range(0, num_points, chunk_size):
+    idx = np.arange(start, min(start + chunk_size, num_points))
+    out.append(np.concatenate([idx, np.full(chunk_size - len(idx), idx[-1])]))
+  return out
 
 
 def _sequential_map(fn, in_axes: tuple):
@@ -150,6 +180,7 @@ class GridTrainer:
   batch_size: int = 128
   eval_batch_size: int = 1000
   grid_strategy: str = 'vmap'
+  mesh: jax.sharding.Mesh | None = None
 
   def point(self, grid_values: Hparams) -> dict[str, Any]:
     """All hyperparameters of one grid point (shared values overridden by swept ones)."""
@@ -174,7 +205,7 @@ class GridTrainer:
 
     def step(state: TrainState, idx: jax.Array):
       key = jax.random.fold_in(state.key, state.step)
-      xb, yb = x[idx], y[idx]
+      xb, yb = self._batch_constraint(x[idx]), self._batch_constraint(y[idx])
 
       def objective(params):
         metrics = self.task.per_example(params, xb, yb, key, train=True)
@@ -212,8 +243,54 @@ class GridTrainer:
         f'grid_strategy must be one of {GRID_STRATEGIES}, got {self.grid_strategy!r}'
       )
     if self.grid_strategy == 'vmap':
-      return jax.vmap(fn, in_axes=in_axes)
+      axis_name = GRID_AXIS if self.mesh is not None else None
+      return jax.vmap(fn, in_axes=in_axes, spmd_axis_name=axis_name)
+    if self.mesh is not None:
+      raise ValueError("a mesh needs grid_strategy='vmap'")
     return _sequential_map(fn, in_axes)
+
+  def _batch_constraint(self, x: jax.Array) -> jax.Array:
+    if self.mesh is None or self.mesh.shape[DATA_AXIS] == 1:
+      return x
+    spec = jax.sharding.PartitionSpec(DATA_AXIS)
+    return jax.lax.with_sharding_constraint(x, jax.sharding.NamedSharding(self.mesh, spec))
+
+  def shard(self, tree: Any, grid_axis: bool = True) -> Any:
+    """Places ``tree`` on the mesh: leading axis split over 'grid', or replicated."""
+    if self.mesh is None:
+      return tree
+    spec = jax.sharding.PartitionSpec(GRID_AXIS) if grid_axis else jax.sharding.PartitionSpec()
+    return jax.device_put(tree, jax.sharding.NamedSharding(self.mesh, spec))
+
+  def bytes_per_point(self, x_example: jax.Array) -> int:
+    """Estimated device memory one grid point needs in an epoch (state, grads, activations)."""
+    state = jax.eval_shape(lambda x: self._init_point({}, x), x_example[:1])
+    key = jax.random.PRNGKey(0)
+
+    def forward(params, x):
+      rngs = {'dropout': key, 'latent': key}
+      return self.task.model.apply(
+        {'params': params},
+        self.task.inputs(x),
+        rngs=rngs,
+        capture_intermediates=True,
+        mutable=['intermediates'],
+      )
+
+    _, inter = jax.eval_shape(forward, state.params, x_example[:1])
+    act = sum(leaf.size * leaf.dtype.itemsize for leaf in jax.tree.leaves(inter))
+    params_and_opt = sum(
+      leaf.size * leaf.dtype.itemsize for leaf in jax.tree.leaves((state.params, state.opt_state))
+    )
+    # Grads, updates and the new state beside the old; activations kept for the backward pass.
+    return 3 * params_and_opt + 3 * act * self.batch_size
+
+  def auto_chunk_size(self, x_example: jax.Array, num_points: int, fraction: float = 0.5) -> int:
+    """How many grid points fit at once in ``fraction`` of the free device memory."""
+    free = available_memory_bytes(jax.devices()[0])
+    devices = self.mesh.shape[GRID_AXIS] if self.mesh is not None else 1
+    fit = int(fraction * free * devices // max(self.bytes_per_point(x_example), 1))
+    return max(1, min(num_points, fit))
 
   @functools.cached_property
   def _init_grid(self):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ml_collections
 
+from adam_jax import sweep as sweep_lib
+
 
 def base() -> ml_collections.ConfigDict:
   """Defaults shared by every experiment: the paper's minibatch of 128, Adam's defaults."""
@@ -51,6 +53,13 @@ def base() -> ml_collections.ConfigDict:
   # How a program runs its grid: 'vmap' (batched, best for dense layers), 'map' (one point
   # after another in the same compiled program; faster for convolutions on CPU), or 'auto'.
   config.grid_strategy = 'auto'
+  # Grid points trained at once (0: as many as fit in half the free memory); a larger grid
+  # runs chunk after chunk with the same results.
+  config.grid_chunk_size = 0
+  # Devices: the grid axis split over mesh.grid devices, each minibatch over mesh.data.
+  config.mesh = ml_collections.ConfigDict()
+  config.mesh.grid = 1
+  config.mesh.data = 1
 
   config.plot = 'curves'  # 'curves' (cost/accuracy per epoch) or 'figure4' (VAE grid)
   config.sweep = ml_collections.ConfigDict()
@@ -59,13 +68,8 @@ def base() -> ml_collections.ConfigDict:
 
 def sweep(config: ml_collections.ConfigDict, path: str, values: list) -> None:
   """Sets ``config.sweep.<path> = values``, creating the nested sections."""
-  node = config.sweep
-  *parents, leaf = path.split('.')
-  for p in parents:
-    if p not in node:
-      node[p] = ml_collections.ConfigDict()
-    node = node[p]
-  node[leaf] = tuple(values)  # tuples, so that --config.sweep.X="(a, b)" can override
+  # Tuples, so that --config.sweep.X="(a, b)" can override them from the command line.
+  sweep_lib.set_path(config.sweep, path, tuple(values))
 
 
 def parse_args(arg: str | None) -> set[str]:
@@ -80,22 +84,6 @@ def apply_smoke(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   config.num_epochs = 2
   config.batch_size = 32
   config.eval.batch_size = 64
-  for path, values in _sweep_items(config.sweep):
-    _set(config.sweep, path, tuple(values)[:2])  # keep the structure, fewer points
+  for path, values in sweep_lib.flatten(config.sweep.to_dict()).items():
+    sweep(config, path, tuple(values)[:2])  # keep the structure, fewer points
   return config
-
-
-def _sweep_items(node, prefix=''):
-  for key, value in node.items():
-    path = f'{prefix}.{key}' if prefix else key
-    if isinstance(value, ml_collections.ConfigDict):
-      yield from _sweep_items(value, path)
-    else:
-      yield path, value
-
-
-def _set(node, path, value):
-  *parents, leaf = path.split('.')
-  for p in parents:
-    node = node[p]
-  node[leaf] = value

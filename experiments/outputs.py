@@ -7,6 +7,7 @@ orbax checkpoints under ``checkpoints/``, and the experiment's plots (PNG).
 
 from __future__ import annotations
 
+import glob
 import json
 import math
 import os
@@ -34,17 +35,109 @@ def dump_json(obj: Any, path: str) -> None:
   os.replace(tmp, path)
 
 
-class Writer:
-  """Writes a run's files; one per run."""
+RUN_FILES = ('config.json', 'metrics.jsonl', 'summary.json', 'run_state.json')
+RUN_DIRS = ('checkpoints', 'tensorboard')
 
-  def __init__(self, workdir: str, config: ml_collections.ConfigDict):
+
+class WorkdirMismatch(ValueError):
+  """The workdir holds a run of a different config."""
+
+
+def _canonical(obj: Any) -> Any:
+  return json.loads(json.dumps(obj, default=_json_default))
+
+
+def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+  from adam_jax import sweep as sweep_lib  # noqa: PLC0415
+
+  a, b = sweep_lib.flatten(_canonical(old)), sweep_lib.flatten(_canonical(new))
+  return sorted(k for k in set(a) | set(b) if a.get(k, '<absent>') != b.get(k, '<absent>'))
+
+
+class Writer:
+  """Writes a run's files, and finds what an earlier run of the same config left there."""
+
+  def __init__(self, workdir: str, config: ml_collections.ConfigDict, fresh: bool = False):
     self.workdir = workdir
     self.config = config
-    os.makedirs(workdir, exist_ok=True)
-    dump_json(config.to_dict(), os.path.join(workdir, 'config.json'))
     self.metrics_path = os.path.join(workdir, 'metrics.jsonl')
+    config_path = os.path.join(workdir, 'config.json')
+    if os.path.exists(config_path):
+      with open(config_path) as f:
+        differences = config_differences(json.load(f), config.to_dict())
+      if differences and not fresh:
+        raise WorkdirMismatch(
+          f'--workdir {workdir} holds a run of a different config (differs in: '
+          f'{", ".join(differences[:6])}); rerun with --fresh to replace it, or choose '
+          'another --workdir'
+        )
+      if differences or fresh:
+        self._clear()
+    elif fresh:
+      self._clear()
+    os.makedirs(workdir, exist_ok=True)
+    dump_json(config.to_dict(), config_path)
+    self._state_path = os.path.join(workdir, 'run_state.json')
+    self.state: dict[str, Any] = {}
+    if os.path.exists(self._state_path):
+      with open(self._state_path) as f:
+        self.state = json.load(f)
     self._tb: dict[int, Any] = {}
-    self._checkpointers: dict[int, Any] = {}
+    self._checkpointers: dict[str, Any] = {}
+
+  def _clear(self) -> None:
+    import shutil  # noqa: PLC0415
+
+    for name in RUN_FILES:
+      path = os.path.join(self.workdir, name)
+      if os.path.exists(path):
+        os.remove(path)
+    for name in RUN_DIRS:
+      shutil.rmtree(os.path.join(self.workdir, name), ignore_errors=True)
+    for name in glob.glob(os.path.join(self.workdir, '*.png')):
+      os.remove(name)
+
+  def remember(self, key: str, value: Any) -> Any:
+    """A value fixed at the first run (e.g. a chunk size) and reused when resuming."""
+    if key not in self.state:
+      self.state[key] = value
+      dump_json(self.state, self._state_path)
+    return self.state[key]
+
+  def previous_records(self) -> list[dict[str, Any]]:
+    if not os.path.exists(self.metrics_path):
+      return []
+    with open(self.metrics_path) as f:
+      return [json.loads(line) for line in f if line.strip()]
+
+  def keep_records(self, records: list[dict[str, Any]]) -> None:
+    """Rewrites metrics.jsonl atomically with just ``records`` (before resuming)."""
+    tmp = self.metrics_path + '.tmp'
+    with open(tmp, 'w') as f:
+      for r in records:
+        f.write(json.dumps(r, default=_json_default) + '\n')
+    os.replace(tmp, self.metrics_path)
+
+  def latest_checkpoint(self, name: str) -> int | None:
+    """The newest complete checkpoint (epoch) of a program chunk, or None."""
+    path = os.path.join(self.workdir, 'checkpoints', f'program_{name}')
+    if not os.path.isdir(path):
+      return None
+    return self._manager(name).latest_step()
+
+  def restore(self, name: str, epoch: int, template: Any) -> Any:
+    import orbax.checkpoint as ocp  # noqa: PLC0415
+
+    return self._manager(name).restore(epoch, args=ocp.args.StandardRestore(template))
+
+  def _manager(self, name: str):
+    import orbax.checkpoint as ocp  # noqa: PLC0415 (import costs ~0.6 s)
+
+    if name not in self._checkpointers:
+      path = os.path.abspath(os.path.join(self.workdir, 'checkpoints', f'program_{name}'))
+      options = ocp.CheckpointManagerOptions(max_to_keep=self.config.checkpoint.keep)
+      self._checkpointers[name] = ocp.CheckpointManager(path, options=options)
+    return self._checkpointers[name]
 
   def write_records(self, records: list[dict[str, Any]]) -> None:
     with open(self.metrics_path, 'a') as f:
@@ -65,19 +158,23 @@ class Writer:
         if metric in r and math.isfinite(r[metric]):
           self._tb[gi].add_scalar(f'{r["split"]}/{metric}', r[metric], r['step'])
 
-  def checkpoint(self, program: int, epoch: int, state: Any) -> None:
-    """Saves the stacked TrainState of one program after ``epoch`` (orbax, atomic)."""
-    every = self.config.checkpoint.every_epochs
-    if every <= 0 or (epoch % every and epoch != self.config.num_epochs):
-      return
-    import orbax.checkpoint as ocp  # noqa: PLC0415 (import costs ~0.6 s)
+  def checkpoint(self, name: str, epoch: int, state: Any, force: bool = False) -> None:
+    """Saves the stacked TrainState of one program chunk after ``epoch``.
 
-    if program not in self._checkpointers:
-      path = os.path.abspath(os.path.join(self.workdir, 'checkpoints', f'program_{program:03d}'))
-      options = ocp.CheckpointManagerOptions(max_to_keep=self.config.checkpoint.keep)
-      self._checkpointers[program] = ocp.CheckpointManager(path, options=options)
-    manager = self._checkpointers[program]
-    manager.save(epoch, args=ocp.args.StandardSave(state))
+    Every ``checkpoint.every_epochs`` epochs, at the last epoch, and when ``force``d (on
+    SIGTERM/SIGINT). Orbax writes into a temporary directory and renames it when complete,
+    so a kill during a save leaves the previous checkpoint as the newest readable one.
+    """
+    every = self.config.checkpoint.every_epochs
+    due = every > 0 and (epoch % every == 0 or epoch == self.config.num_epochs)
+    if not (due or force):
+      return
+    import orbax.checkpoint as ocp  # noqa: PLC0415
+
+    manager = self._manager(name)
+    if manager.latest_step() == epoch:
+      return
+    manager.save(epoch, args=ocp.args.StandardSave(state), force=True)
     manager.wait_until_finished()
 
   def finish(self, summary: dict[str, Any], results: list[Any]) -> None:
@@ -107,14 +204,14 @@ class Progress:
   def start_epoch(self) -> None:
     self._t0 = time.perf_counter()
 
-  def end_epoch(self, program, num_programs: int, epoch: int, results) -> None:
+  def end_epoch(self, label: str, index: int, num_programs: int, epoch: int, results) -> None:
     elapsed = time.perf_counter() - self._t0
     self.times.append(elapsed)
     steady = self.times[1:] or self.times  # the first epoch includes compilation
     eta = sum(steady) / len(steady) * (self.num_epochs - epoch)
     best = _best(results, 'validation') or _best(results, 'train')
     parts = [
-      f'program {program.index + 1}/{num_programs} [{program.label}]',
+      f'program {index + 1}/{num_programs} [{label}]',
       f'epoch {epoch}/{self.num_epochs}',
     ]
     if best is not None:

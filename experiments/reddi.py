@@ -22,10 +22,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 PROBLEMS = ('reddi_online', 'reddi_stochastic')
 
 
-def run(config, workdir: str) -> dict[str, Any]:
-  """Runs every (optimizer, problem) of the sweep; x_t and R_t/t to metrics and plots."""
+def run(config, workdir: str, fresh: bool = False) -> dict[str, Any]:
+  """Runs every (optimizer, problem) of the sweep; x_t and R_t/t to metrics and plots.
+
+  It takes seconds, so a rerun recomputes everything (metrics.jsonl is rewritten).
+  """
   start = time.time()
-  writer = outputs.Writer(workdir, config)
+  writer = outputs.Writer(workdir, config, fresh)
+  writer.keep_records([])
   num_steps = config.num_epochs * config.batch_size
   curves, results = {}, []
   for program in sweep_lib.expand(sweep_lib.flatten(config.sweep.to_dict())):

@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import pytest
 
@@ -161,3 +162,107 @@ def test_sweep_splits_structural_and_vmapped_keys():
   assert programs[1].first_grid_index == 12
   assert set(programs[0].swept) == {'optimizer.learning_rate', 'optimizer.bias_correction', 'seed'}
   assert sweep.expand({})[0].points == [{}]  # a single run: one program, one point
+
+
+def test_chunked_grid_equals_whole_grid(tmp_path):
+  config = load_config('vae_mnist')
+  config.num_epochs = 1
+  whole = runner.run(config, str(tmp_path / 'whole'))
+  config.grid_chunk_size = 3  # 16 points: chunks of 3, the last padded
+  chunked = runner.run(config, str(tmp_path / 'chunked'))
+  for a, b in zip(whole['points'], chunked['points'], strict=True):
+    assert a['hparams'] == b['hparams']
+    np.testing.assert_allclose(a['final']['train']['loss'], b['final']['train']['loss'], rtol=1e-5)
+  assert len(read_metrics(str(tmp_path / 'chunked'))) == 16 * 3
+
+
+def test_a_diverging_point_does_not_spoil_the_others(tmp_path):
+  config = load_config('lr_mnist')
+  config.sweep = ml_collections.ConfigDict()
+  sweep.set_path(config.sweep, 'optimizer.learning_rate', (0.01, 1e38, 0.03))
+  summary = runner.run(config, str(tmp_path / 'grid'))
+  diverged = [p for p in summary['points'] if p['diverged_step'] is not None]
+  assert [p['hparams']['optimizer.learning_rate'] for p in diverged] == [1e38]
+  assert diverged[0]['diverged_step'] >= 1
+  assert summary['best_grid_index'] != diverged[0]['grid_index']
+  for point in (0, 2):  # the finite points equal single runs of themselves
+    single_config = load_config('lr_mnist')
+    single_config.sweep = ml_collections.ConfigDict()
+    single_config.optimizer.learning_rate = (0.01, 1e38, 0.03)[point]
+    single = runner.run(single_config, str(tmp_path / f'single{point}'))
+    ours = summary['points'][point]['final']['test']['loss']
+    np.testing.assert_allclose(ours, single['points'][0]['final']['test']['loss'], rtol=1e-5)
+  records = read_metrics(str(tmp_path / 'grid'))
+  assert any(r.get('diverged_step') for r in records if r['grid_index'] == 1)
+
+
+def test_sweep_flag_on_the_command_line(tmp_path):
+  env = {**os.environ, 'PYTHONPATH': ROOT}
+  cmd = [
+    sys.executable,
+    '-m',
+    'experiments.run',
+    f'--config={ROOT}/configs/lr_mnist.py:smoke',
+    '--config.num_epochs=1',
+    f'--workdir={tmp_path}',
+    '--sweep=optimizer.name=adam,amsgrad',
+    '--sweep=optimizer.b2=0.99,0.999',
+  ]
+  proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  summary = json.loads((tmp_path / 'summary.json').read_text())
+  assert len(summary['points']) == 2 * 2 * 2  # names x b2 x the config's two learning rates
+  assert {p['program'] for p in summary['points']} == {
+    'optimizer.name=adam',
+    'optimizer.name=amsgrad',
+  }
+
+
+MESH_SCRIPT = r"""
+import json, sys
+import jax, jax.numpy as jnp, numpy as np
+from adam_jax import data, models, train
+assert jax.device_count() == 8, jax.devices()
+ds = data.synthetic('fashion_mnist', num_train=512)
+x, y = jnp.asarray(ds.train[0]), jnp.asarray(ds.train[1])
+task = train.Task(models.get_model('mlp', num_classes=10, hidden=(32,), dropout=True), 'classifier')
+swept = ('optimizer.learning_rate',)
+points = [{'optimizer.learning_rate': lr} for lr in np.geomspace(1e-4, 1e-1, 8)]
+shared = {'optimizer.learning_rate': 1e-3, 'seed': 0}
+out = {}
+for name, (g, d) in {'one': (1, 1), 'grid4x2': (4, 2), 'grid8': (8, 1)}.items():
+  t = train.GridTrainer(task, 'adam', shared, swept, batch_size=64, mesh=train.make_mesh(g, d))
+  grid = t.shard(train.grid_arrays(points, swept))
+  xs, ys = t.shard((x, y), grid_axis=False)
+  s = t.shard(t.init(grid, xs))
+  for e in range(2):
+    s, m = t.train_epoch(s, grid, xs, ys, e)
+  out[name] = np.asarray(m['loss']).tolist()
+for name, (g, d) in {'single': (1, 1), 'data8': (1, 8)}.items():
+  t = train.GridTrainer(task, 'adam', shared, (), batch_size=64, mesh=train.make_mesh(g, d))
+  xs, ys = t.shard((x, y), grid_axis=False)
+  s = t.shard(t.init({}, xs))
+  for e in range(2):
+    s, m = t.train_epoch(s, {}, xs, ys, e)
+  out[name] = np.asarray(m['loss']).tolist()
+  out[name + '_sharding'] = str(s.params['output']['kernel'].sharding)
+print(json.dumps(out))
+"""
+
+
+def test_sharded_grid_and_data_parallel_equal_one_device():
+  env = {
+    **os.environ,
+    'PYTHONPATH': ROOT,
+    'XLA_FLAGS': '--xla_force_host_platform_device_count=8',
+    'JAX_PLATFORMS': 'cpu',
+  }
+  proc = subprocess.run(
+    [sys.executable, '-c', MESH_SCRIPT], env=env, capture_output=True, text=True, timeout=600
+  )
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  out = json.loads(proc.stdout.strip().splitlines()[-1])
+  np.testing.assert_allclose(out['grid4x2'], out['one'], rtol=1e-5)
+  np.testing.assert_allclose(out['grid8'], out['one'], rtol=1e-5)
+  np.testing.assert_allclose(out['data8'], out['single'], rtol=1e-5)
+  assert 'NamedSharding' in out['data8_sharding']

@@ -1,0 +1,247 @@
+"""Checks a resolved config before any data is loaded or anything compiled.
+
+Every field is checked against what it may be; sweep paths must exist and each swept
+value must pass the same check as the field. A problem raises :class:`ConfigError` with
+one line naming the field, the value and what is allowed (the CLI prints it, exit 2).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+import os
+from collections.abc import Callable
+from typing import Any
+
+import ml_collections
+
+from adam_jax import data as data_lib
+from adam_jax import models as models_lib
+from adam_jax import sweep as sweep_lib
+from adam_jax import train as train_lib
+from adam_jax.optimizers import OPTIMIZERS, optimizer_hparams
+from adam_jax.transforms import _AMSGRAD_VARIANTS
+from configs import common
+
+EXPERIMENTS = ('train', 'reddi')
+REDDI_PROBLEMS = ('reddi_online', 'reddi_stochastic')
+PLOTS = ('curves', 'figure4', 'reddi')
+
+
+class ConfigError(ValueError):
+  """An invalid config or usage (exit status 2)."""
+
+
+Check = Callable[[Any], str | None]  # value -> what is allowed, or None when fine
+
+
+def _number(v: Any) -> bool:
+  return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _integer(lo: int) -> Check:
+  def check(v):
+    ok = isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= lo
+    return None if ok else f'an integer >= {lo}'
+
+  return check
+
+
+def _real(lo: float, hi: float | None = None, *, lo_open=False, hi_open=True) -> Check:
+  lo_s = f'{"(" if lo_open else "["}{lo:g}'
+  hi_s = f'{hi:g}{")" if hi_open else "]"}' if hi is not None else 'inf)'
+  allowed = f'a number in {lo_s}, {hi_s}'
+
+  def check(v):
+    if not _number(v):
+      return allowed
+    if v < lo or (lo_open and v == lo):
+      return allowed
+    if hi is not None and (v > hi or (hi_open and v == hi)):
+      return allowed
+    return None
+
+  return check
+
+
+def _one_of(options) -> Check:
+  options = tuple(options)
+  return lambda v: None if v in options else f'one of: {", ".join(map(str, options))}'
+
+
+def _boolean(v: Any) -> str | None:
+  return None if isinstance(v, bool) else 'true or false'
+
+
+def _string(v: Any) -> str | None:
+  return None if isinstance(v, str) else 'a string'
+
+
+POSITIVE = _real(0.0, lo_open=True)
+NON_NEGATIVE = _real(0.0)
+BETA = _real(0.0, 1.0)  # [0, 1)
+RATE = _real(0.0, 1.0)  # dropout rate
+
+# Optimizer hyperparameters by name: what any registered optimizer may be given.
+OPTIMIZER_CHECKS: dict[str, Check] = {
+  'learning_rate': POSITIVE,
+  'b1': BETA,
+  'b2': BETA,
+  'eps': NON_NEGATIVE,
+  'eps_root': NON_NEGATIVE,
+  'weight_decay': NON_NEGATIVE,
+  'b1_decay': _real(0.0, 1.0, lo_open=True, hi_open=False),
+  'bias_correction': _boolean,
+  'variant': _one_of(_AMSGRAD_VARIANTS),
+  'momentum': BETA,
+  'decay': BETA,
+  'rho': BETA,
+  'initial_accumulator_value': NON_NEGATIVE,
+  'centered': _boolean,
+  'nesterov': _boolean,
+}
+
+MODEL_CHECKS: dict[str, Check] = {
+  'dropout': _boolean,
+  'input_dropout': RATE,
+  'hidden_dropout': RATE,
+  'l2': NON_NEGATIVE,
+  'latents': _integer(1),
+  'hidden': lambda v: (
+    None
+    if (isinstance(v, int) and v > 0)
+    or (isinstance(v, tuple | list) and all(isinstance(h, int) and h > 0 for h in v))
+    else 'a positive integer or a tuple of them'
+  ),
+}
+
+FIELD_CHECKS: dict[str, Check] = {
+  'experiment': _one_of(EXPERIMENTS),
+  'seed': _integer(0),
+  'num_epochs': _integer(1),
+  'batch_size': _integer(1),
+  'dataset.name': _one_of(data_lib.DATASETS + REDDI_PROBLEMS),
+  'dataset.validation_size': _integer(0),
+  'dataset.data_dir': _string,
+  'dataset.binarize': _boolean,
+  'dataset.synthetic': _boolean,
+  'model.name': _one_of((*models_lib.MODELS, 'linear')),
+  'optimizer.name': _one_of(OPTIMIZERS),
+  'optimizer.schedule': _one_of(train_lib.SCHEDULES),
+  'eval.batch_size': _integer(1),
+  'eval.select_metric': _one_of(('loss', 'accuracy')),
+  'checkpoint.every_epochs': _integer(0),
+  'checkpoint.keep': _integer(1),
+  'grid_strategy': _one_of(('auto', *train_lib.GRID_STRATEGIES)),
+  'grid_chunk_size': _integer(0),
+  'mesh.grid': _integer(1),
+  'mesh.data': _integer(1),
+  'plot': _one_of(PLOTS),
+  **{f'optimizer.{k}': v for k, v in OPTIMIZER_CHECKS.items()},
+  **{f'model.{k}': v for k, v in MODEL_CHECKS.items()},
+}
+
+
+def _allowed_optimizer_keys() -> set[str]:
+  return {k for name in OPTIMIZERS for k in optimizer_hparams(name)} | {'name', 'schedule'}
+
+
+def _allowed_model_keys() -> set[str]:
+  fields = {f.name for cls in models_lib.MODELS.values() for f in dataclasses.fields(cls)}
+  return (fields - {'parent', 'name', 'num_classes', 'output_shape'}) | {'name', 'l2'}
+
+
+def check_field(path: str, value: Any) -> None:
+  """Raises ConfigError if ``value`` is not allowed for the config field ``path``."""
+  section, _, key = path.partition('.')
+  if section == 'optimizer' and key not in _allowed_optimizer_keys():
+    valid = ', '.join(sorted(_allowed_optimizer_keys()))
+    raise ConfigError(f'config.{path}: unknown optimizer field; valid fields: {valid}')
+  if section == 'model' and key not in _allowed_model_keys():
+    valid = ', '.join(sorted(_allowed_model_keys()))
+    raise ConfigError(f'config.{path}: unknown model field; valid fields: {valid}')
+  check = FIELD_CHECKS.get(path)
+  if check is None:
+    valid = ', '.join(sorted(k for k in FIELD_CHECKS if '.' not in k or k.startswith('dataset')))
+    raise ConfigError(f'config.{path}: unknown config field (known: {valid}, ...)')
+  allowed = check(value)
+  if allowed is not None:
+    raise ConfigError(f'config.{path} = {value!r}: must be {allowed}')
+
+
+def validate(config: ml_collections.ConfigDict, device_count: int | None = None) -> None:
+  """Checks every field of ``config`` and its sweep; raises ConfigError on the first problem."""
+  flat = sweep_lib.flatten(config.to_dict())
+  sweep = {k[len('sweep.') :]: v for k, v in flat.items() if k.startswith('sweep.')}
+  fields = {k: v for k, v in flat.items() if not k.startswith('sweep.') and k != 'sweep'}
+  known_top = set(sweep_lib.flatten(common.base().to_dict()))
+  for path, value in fields.items():
+    section = path.partition('.')[0]
+    if section not in ('optimizer', 'model') and path not in known_top:
+      valid = ', '.join(sorted(known_top))
+      raise ConfigError(f'config.{path}: unknown config field; valid fields: {valid}')
+    check_field(path, value)
+  for path, values in sweep.items():
+    if not isinstance(values, tuple | list) or not values:
+      raise ConfigError(f'config.sweep.{path} = {values!r}: must be a non-empty tuple of values')
+    if path.startswith('sweep') or path not in FIELD_CHECKS and path not in fields:
+      raise ConfigError(f'config.sweep.{path}: not a config field; sweep keys mirror the config')
+    for value in values:
+      try:
+        check_field(path, value)
+      except ConfigError as e:
+        raise ConfigError(f'in config.sweep.{path}: {e}') from None
+  _check_combinations(config, fields, sweep, device_count)
+
+
+def _values(fields, sweep, path):
+  return sweep.get(path, (fields.get(path),))
+
+
+def _check_combinations(config, fields, sweep, device_count) -> None:
+  experiment = config.experiment
+  datasets = _values(fields, sweep, 'dataset.name')
+  if experiment == 'reddi':
+    bad = [d for d in datasets if d not in REDDI_PROBLEMS]
+    if bad:
+      raise ConfigError(f'config.dataset.name = {bad[0]!r}: reddi needs one of {REDDI_PROBLEMS}')
+    return
+  bad = [d for d in datasets if d in REDDI_PROBLEMS]
+  if bad:
+    raise ConfigError(f'config.dataset.name = {bad[0]!r}: only for experiment=reddi')
+  for name in _values(fields, sweep, 'model.name'):
+    if name == 'linear':
+      raise ConfigError("config.model.name = 'linear': only for experiment=reddi")
+  for name in _values(fields, sweep, 'optimizer.name'):
+    accepted = set(optimizer_hparams(name))
+    for path in sweep:
+      key = path.partition('.')[2]
+      if path.startswith('optimizer.') and key not in ('name', 'schedule') and key not in accepted:
+        raise ConfigError(
+          f'config.sweep.{path}: optimizer {name!r} does not take {key!r}; '
+          f'it takes: {", ".join(sorted(accepted))}'
+        )
+  if config.eval.select_metric == 'accuracy' and 'vae' in _values(fields, sweep, 'model.name'):
+    raise ConfigError("config.eval.select_metric = 'accuracy': the VAE has no accuracy; use 'loss'")
+  devices = config.mesh.grid * config.mesh.data
+  if device_count is not None and devices > device_count:
+    raise ConfigError(
+      f'config.mesh = {config.mesh.grid}x{config.mesh.data}: needs {devices} devices, '
+      f'{device_count} available'
+    )
+
+
+def check_workdir(workdir: str) -> None:
+  """Creates ``workdir`` if needed and proves it writable; ConfigError if it is not.
+
+  Called only once the config is valid, so an invalid config writes nothing.
+  """
+  probe = os.path.join(workdir, '.write_probe')
+  try:
+    os.makedirs(workdir, exist_ok=True)
+    with open(probe, 'w') as f:
+      f.write('ok')
+    os.remove(probe)
+  except OSError as e:
+    raise ConfigError(f'--workdir {workdir}: cannot be written ({e.strerror or e})') from None

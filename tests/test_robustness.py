@@ -1,0 +1,242 @@
+"""Nothing lost, nothing confusing: bad input, unavailable data, divergence, kill and resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import jax.numpy as jnp
+import pytest
+
+from adam_jax import train as train_lib
+from experiments import runner
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV = {**os.environ, 'PYTHONPATH': ROOT, 'ADAM_JAX_OFFLINE': '1'}
+SMOKE = f'--config={ROOT}/configs/lr_mnist.py:smoke'
+
+
+def cli(*args: str, workdir=None, timeout=300) -> subprocess.CompletedProcess:
+  cmd = [sys.executable, '-m', 'experiments.run', *args]
+  if workdir is not None:
+    cmd.append(f'--workdir={workdir}')
+  return subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout)
+
+
+BAD_INPUT = [
+  ([f'--config={ROOT}/configs/nope.py'], 'cannot load --config'),
+  ([SMOKE, '--config.optimizer.b2=1.0'], 'config.optimizer.b2 = 1.0: must be a number in [0, 1)'),
+  ([SMOKE, '--config.optimizer.b1=-0.1'], 'config.optimizer.b1 = -0.1'),
+  ([SMOKE, '--config.optimizer.learning_rate=0.0'], 'must be a number in (0, inf)'),
+  ([SMOKE, '--config.optimizer.eps=-1e-8'], 'config.optimizer.eps'),
+  ([SMOKE, '--config.batch_size=0'], 'config.batch_size = 0: must be an integer >= 1'),
+  ([SMOKE, '--config.num_epochs=-2'], 'config.num_epochs'),
+  ([SMOKE, '--config.optimizer.name=adamm'], 'must be one of: adam, adamax, amsgrad'),
+  ([SMOKE, '--config.model.name=resnet'], "config.model.name = 'resnet': must be one of"),
+  ([SMOKE, '--config.dataset.name=cifar100'], 'must be one of: mnist, fashion_mnist'),
+  ([SMOKE, '--config.optimizer.lr=0.1'], 'unknown config field in --config.optimizer.lr'),
+  ([SMOKE, '--config.num_epochs=ten'], 'config.num_epochs=ten'),
+  ([SMOKE, '--sweep=optimizer.beta2=0.9,0.99'], 'config.sweep.optimizer.beta2: not a config'),
+  ([SMOKE, '--sweep=optimizer.b2=0.9,1.5'], 'config.optimizer.b2 = 1.5'),
+  ([SMOKE, '--sweep=optimizer.learning_rate=fast'], "learning_rate = 'fast'"),
+  ([SMOKE, '--sweep=optimizer.b1'], '--sweep takes PATH=V1,V2'),
+  ([SMOKE, '--config.sweep.optimizer.name=("adam","sgdd")'], "optimizer.name = 'sgdd'"),
+  ([SMOKE, '--config.mesh.grid=64'], 'needs 64 devices'),
+  ([SMOKE, 'stray'], 'unexpected arguments: stray'),
+]
+
+
+@pytest.mark.parametrize('args,expected', BAD_INPUT, ids=[str(i) for i in range(len(BAD_INPUT))])
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, args, expected):
+  workdir = tmp_path / 'run'
+  proc = cli(*args, workdir=workdir)
+  assert proc.returncode == 2, proc.stderr[-2000:]
+  lines = [line for line in proc.stderr.splitlines() if line.strip()]
+  assert len(lines) == 1, proc.stderr
+  assert lines[0].startswith('error: ') and expected in lines[0], lines[0]
+  assert 'Traceback' not in proc.stderr
+  assert not workdir.exists()
+
+
+def test_unwritable_workdir_is_a_usage_error(tmp_path):
+  blocker = tmp_path / 'file'
+  blocker.write_text('not a directory')
+  proc = cli(SMOKE, workdir=blocker / 'run')
+  assert proc.returncode == 2
+  assert 'cannot be written' in proc.stderr and 'Traceback' not in proc.stderr
+
+
+def test_unavailable_dataset_fails_fast_with_how_to(tmp_path):
+  start = time.monotonic()
+  proc = cli(
+    f'--config={ROOT}/configs/cnn_cifar.py',
+    f'--config.dataset.data_dir={tmp_path / "empty"}',
+    '--config.num_epochs=1',
+    workdir=tmp_path / 'run',
+  )
+  assert proc.returncode == 1, proc.stderr[-2000:]
+  assert 'cifar10' in proc.stderr and 'tfds build' in proc.stderr
+  assert 'Traceback' not in proc.stderr
+  assert time.monotonic() - start < 120  # seconds of start-up, never minutes of retries
+
+
+def _poison_from_epoch(monkeypatch, first_bad_epoch: int):
+  """Fault injection: from ``first_bad_epoch`` on, the training inputs are NaN."""
+  original = train_lib.GridTrainer.train_epoch
+
+  def train_epoch(self, state, grid, x, y, epoch):
+    if epoch >= first_bad_epoch:
+      x = jnp.full_like(x, jnp.nan)
+    return original(self, state, grid, x, y, epoch)
+
+  monkeypatch.setattr(train_lib.GridTrainer, 'train_epoch', train_epoch)
+
+
+def _single_run_config():
+  import importlib
+
+  config = importlib.import_module('configs.mlp_mnist').get_config('smoke')
+  config.sweep = type(config.sweep)()
+  config.num_epochs = 3
+  return config
+
+
+def test_single_run_stops_at_a_non_finite_loss_keeping_its_checkpoint(tmp_path, monkeypatch):
+  _poison_from_epoch(monkeypatch, 1)
+  config = _single_run_config()
+  with pytest.raises(runner.RunError) as error:
+    runner.run(config, str(tmp_path))
+  steps_per_epoch = 256 // config.batch_size
+  message = str(error.value)
+  assert f'non-finite at step {steps_per_epoch + 1} (epoch 2)' in message
+  assert 'last finite loss: ' in message and f'at step {steps_per_epoch}' in message
+  assert 'last good checkpoint (epoch 1)' in message
+  assert os.listdir(tmp_path / 'checkpoints' / 'program_000_000') == ['1']
+  records = _metrics(tmp_path)
+  assert max(r['epoch'] for r in records) == 2
+  assert records[-1]['diverged_step'] == steps_per_epoch + 1
+
+
+def test_diverging_single_run_from_the_command_line_exits_1(tmp_path):
+  proc = cli(
+    f'--config={ROOT}/configs/lr_mnist.py:smoke',
+    '--config.optimizer.learning_rate=1e38',
+    '--config.sweep.optimizer.name=("adam",)',
+    '--config.sweep.optimizer.learning_rate=(1e38,)',
+    workdir=tmp_path,
+  )
+  assert proc.returncode == 1, proc.stderr[-2000:]
+  assert 'error: the training loss became non-finite at step' in proc.stderr
+  assert 'Traceback' not in proc.stderr
+
+
+def _metrics(workdir) -> list[dict]:
+  with open(os.path.join(workdir, 'metrics.jsonl')) as f:
+    records = [json.loads(line) for line in f if line.strip()]
+  return sorted(records, key=lambda r: (r['grid_index'], r['epoch'], r['split']))
+
+
+RESUMABLE = {
+  'single': [f'--config={ROOT}/configs/mlp_mnist.py:smoke', '--config.num_epochs=6'],
+  'chunked_sweep': [
+    f'--config={ROOT}/configs/vae_mnist.py:smoke',
+    '--config.num_epochs=4',
+    '--config.grid_chunk_size=5',
+  ],
+}
+
+
+def _start_and_stop(args, workdir, wait_for: str, sig: int) -> subprocess.Popen:
+  log_path = os.path.join(os.path.dirname(workdir), f'{os.path.basename(workdir)}.log')
+  log = open(log_path, 'w+')  # noqa: SIM115 (read while the process writes it)
+  proc = subprocess.Popen(
+    [sys.executable, '-m', 'experiments.run', *args, f'--workdir={workdir}'],
+    cwd=ROOT,
+    env=ENV,
+    stdout=subprocess.DEVNULL,
+    stderr=log,
+    text=True,
+  )
+  deadline = time.monotonic() + 300
+  while time.monotonic() < deadline:
+    log.seek(0)
+    if wait_for in log.read():
+      break
+    if proc.poll() is not None:
+      raise AssertionError(f'ended before {wait_for!r}')
+    time.sleep(0.05)
+  proc.send_signal(sig)
+  proc.wait(timeout=300)
+  log.seek(0)
+  proc.log = log.read()
+  log.close()
+  return proc
+
+
+@pytest.mark.parametrize('name', sorted(RESUMABLE))
+def test_kill_9_then_resume_is_bit_identical(tmp_path, name):
+  args = RESUMABLE[name]
+  reference = cli(*args, workdir=tmp_path / 'reference')
+  assert reference.returncode == 0, reference.stderr[-2000:]
+  killed = _start_and_stop(args, str(tmp_path / 'killed'), 'epoch 2/', signal.SIGKILL)
+  assert killed.returncode == -signal.SIGKILL
+  resumed = cli(*args, workdir=tmp_path / 'killed')
+  assert resumed.returncode == 0, resumed.stderr[-2000:]
+  assert 'resum' in resumed.stderr
+  ours, theirs = _metrics(tmp_path / 'killed'), _metrics(tmp_path / 'reference')
+  assert ours == theirs  # same evaluations, bit for bit; none missing, none duplicated
+  keys = [(r['grid_index'], r['epoch'], r['split']) for r in ours]
+  assert len(keys) == len(set(keys))
+
+
+def test_sigterm_checkpoints_then_resume_is_bit_identical(tmp_path):
+  args = [*RESUMABLE['single'], '--config.checkpoint.every_epochs=100']
+  reference = cli(*args, workdir=tmp_path / 'reference')
+  assert reference.returncode == 0
+  stopped = _start_and_stop(args, str(tmp_path / 'run'), 'epoch 2/', signal.SIGTERM)
+  assert stopped.returncode == 128 + signal.SIGTERM, stopped.log[-2000:]
+  assert 'stopped: SIGTERM: stopped after epoch' in stopped.log
+  saved = os.listdir(tmp_path / 'run' / 'checkpoints' / 'program_000_000')
+  assert saved and all(int(s) < 6 for s in saved)  # saved on the signal, not the interval
+  resumed = cli(*args, workdir=tmp_path / 'run')
+  assert resumed.returncode == 0
+  assert _metrics(tmp_path / 'run') == _metrics(tmp_path / 'reference')
+
+
+def test_interrupted_checkpoint_save_is_ignored(tmp_path):
+  """A kill during the last save leaves orbax's temporary directory and the epoch's records."""
+  args = [*RESUMABLE['single'], '--config.num_epochs=3']
+  for name in ('run', 'reference'):
+    assert cli(*args, workdir=tmp_path / name).returncode == 0
+  ckpt = tmp_path / 'run' / 'checkpoints' / 'program_000_000'
+  shutil.rmtree(ckpt / '3')
+  (ckpt / '3.orbax-checkpoint-tmp').mkdir()
+  (ckpt / '3.orbax-checkpoint-tmp' / 'partial').write_text('garbage')
+  resumed = cli(*args, workdir=tmp_path / 'run')
+  assert resumed.returncode == 0, resumed.stderr[-2000:]
+  assert 'resumed from the checkpoint of epoch 2' in resumed.stderr
+  assert _metrics(tmp_path / 'run') == _metrics(tmp_path / 'reference')
+
+
+def test_workdir_of_another_config_is_refused_unless_fresh(tmp_path):
+  assert cli(SMOKE, workdir=tmp_path).returncode == 0
+  proc = cli(SMOKE, '--config.optimizer.b2=0.99', workdir=tmp_path)
+  assert proc.returncode == 2
+  assert 'holds a run of a different config (differs in: optimizer.b2)' in proc.stderr
+  assert '--fresh' in proc.stderr
+  proc = cli(SMOKE, '--config.optimizer.b2=0.99', '--fresh', workdir=tmp_path)
+  assert proc.returncode == 0
+  assert json.loads((tmp_path / 'config.json').read_text())['optimizer']['b2'] == 0.99
+
+
+def test_same_config_and_seed_twice_gives_identical_metrics(tmp_path):
+  for name in ('a', 'b'):
+    assert cli(SMOKE, workdir=tmp_path / name).returncode == 0
+  assert _metrics(tmp_path / 'a') == _metrics(tmp_path / 'b')
+  assert cli(SMOKE, '--config.seed=1', workdir=tmp_path / 'c').returncode == 0
+  assert _metrics(tmp_path / 'c') != _metrics(tmp_path / 'a')
