@@ -35,6 +35,9 @@ run: install
 	  "--config.sweep.optimizer.name=('adam', 'adamax', 'amsgrad', 'nadam', 'nesterov', 'adagrad')" \
 	  --workdir=$(RUN_WORKDIR)
 
+# Speed benchmarks (results: benchmarks/RESULTS.md). Set TORCH_PYTHON to an interpreter
+# with torch installed to add the PyTorch column; it is never a dependency of adam_jax.
 bench: install
 	$(BIN)/python -m benchmarks.bench_update
+	$(BIN)/python -m benchmarks.bench_models
 	$(BIN)/python -m benchmarks.bench_sweep --end-to-end
