@@ -65,6 +65,26 @@ def chunks(num_points: int, chunk_size: int) -> list[np.ndarray]:
   return out
 
 
+def _single_point_unbatched(fn, batched, in_axes: tuple):
+  """A grid of one point runs ``fn`` itself: no size-1 batch dimension in every operation.
+
+  vmap over one point makes every matmul a batched dot with a batch of 1, whose gradient
+  XLA:CPU lays out transposed and copies back into the parameters' layout each step.
+  """
+
+  def call(*args):
+    first = next(a for a, axis in zip(args, in_axes, strict=True) if axis is not None)
+    if jax.tree.leaves(first)[0].shape[0] != 1:
+      return batched(*args)
+    squeezed = [
+      jax.tree.map(lambda v: v[0], a) if axis is not None else a
+      for a, axis in zip(args, in_axes, strict=True)
+    ]
+    return jax.tree.map(lambda v: v[None], fn(*squeezed))
+
+  return call
+
+
 def _sequential_map(fn, in_axes: tuple):
   """Like ``jax.vmap(fn, in_axes)`` (axes 0 or None), but one point after another (lax.map)."""
 
@@ -244,10 +264,12 @@ class GridTrainer:
       )
     if self.grid_strategy == 'vmap':
       axis_name = GRID_AXIS if self.mesh is not None else None
-      return jax.vmap(fn, in_axes=in_axes, spmd_axis_name=axis_name)
-    if self.mesh is not None:
+      batched = jax.vmap(fn, in_axes=in_axes, spmd_axis_name=axis_name)
+    elif self.mesh is not None:
       raise ValueError("a mesh needs grid_strategy='vmap'")
-    return _sequential_map(fn, in_axes)
+    else:
+      batched = _sequential_map(fn, in_axes)
+    return _single_point_unbatched(fn, batched, in_axes)
 
   def _batch_constraint(self, x: jax.Array) -> jax.Array:
     if self.mesh is None or self.mesh.shape[DATA_AXIS] == 1:
