@@ -5,7 +5,8 @@ name and schedule) side by side; the G grid points differ in numeric hyperparame
 (``optimizer.learning_rate``, ``optimizer.b2``, ``model.l2``, the ``bias_correction``
 switch, ``seed``, ...), which enter the compiled program as traced arrays of shape (G,).
 Parameters, optimizer states, dropout keys and metrics carry the leading grid axis; the
-data is shared. With G = 1 it is a single run, through the same code.
+data is shared. With G = 1 it is a single run: the same per-point function, called
+without the grid axis.
 
 Nothing here does I/O: the caller loops over epochs (:meth:`GridTrainer.train_epoch`,
 :meth:`GridTrainer.evaluate`) and writes what it likes in between.
