@@ -266,3 +266,11 @@ def test_sharded_grid_and_data_parallel_equal_one_device():
   np.testing.assert_allclose(out['grid8'], out['one'], rtol=1e-5)
   np.testing.assert_allclose(out['data8'], out['single'], rtol=1e-5)
   assert 'NamedSharding' in out['data8_sharding']
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+@pytest.mark.parametrize('arg', [None, 'smoke', 'dropout', 'long'])
+def test_every_config_passes_validation(name, arg):
+  from experiments import validate
+
+  validate.validate(load_config(name, arg))
