@@ -193,7 +193,7 @@ class PaperCNN(nn.Module):
     return nn.Dense(self.num_classes, name='output')(x)
 
 
-class PerezCNN(nn.Module):
+class PerezCNN(PaperCNN):
   """Pérez's MNIST CNN (seed 000, §4.1.3 and §4.2.3).
 
   The seed says only: "two alternating stages of a 5×5 convolutional layer, a 3×3 max
@@ -205,6 +205,8 @@ class PerezCNN(nn.Module):
   classifier; SAME padding (28→14→7); dropout placed as in the Adam paper's CNN (§6.3),
   on the input and on the hidden FC layer.
 
+  The layers are :class:`PaperCNN`'s with two stages and these widths.
+
   Attributes:
     num_classes: Number of output logits.
     features: Filters of each 5×5 convolution stage.
@@ -214,34 +216,8 @@ class PerezCNN(nn.Module):
     hidden_dropout: Dropout rate on the hidden fully connected layer.
   """
 
-  num_classes: int
   features: Sequence[int] = (32, 64)
   dense: int = 1024
-  dropout: bool = False
-  input_dropout: float = 0.2
-  hidden_dropout: float = 0.5
-
-  @nn.compact
-  def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
-    """Logits ``(batch, num_classes)``.
-
-    Args:
-      x: Images ``(batch, height, width, channels)`` (or ``(batch, height, width)``).
-      train: Whether dropout is active (needs the ``'dropout'`` rng).
-
-    Returns:
-      The class logits.
-    """
-    deterministic = not (train and self.dropout)
-    x = _as_image(x)
-    if self.dropout:
-      x = nn.Dropout(self.input_dropout, deterministic=deterministic)(x)
-    for i, f in enumerate(self.features):
-      x = _conv_stage(x, f, name=f'conv_{i}')
-    x = nn.relu(nn.Dense(self.dense, name='dense')(_flatten(x)))
-    if self.dropout:
-      x = nn.Dropout(self.hidden_dropout, deterministic=deterministic)(x)
-    return nn.Dense(self.num_classes, name='output')(x)
 
 
 class VAE(nn.Module):

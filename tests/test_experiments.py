@@ -87,17 +87,22 @@ def test_smoke_run_of_every_config(name, tmp_path):
     assert os.path.exists(tmp_path / 'figure4.png')
 
 
-def test_cli_with_override_and_default_workdir(tmp_path):
-  env = {**os.environ, 'PYTHONPATH': ROOT}
+def run_smoke_cli(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
+  """`python -m experiments.run` of lr_mnist's smoke config for one epoch, plus ``args``."""
   cmd = [
     sys.executable,
     '-m',
     'experiments.run',
     f'--config={ROOT}/configs/lr_mnist.py:smoke',
-    '--config.optimizer.learning_rate=0.25',
     '--config.num_epochs=1',
+    *args,
   ]
-  proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+  env = {**os.environ, 'PYTHONPATH': ROOT}
+  return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_cli_with_override_and_default_workdir(tmp_path):
+  proc = run_smoke_cli('--config.optimizer.learning_rate=0.25', cwd=tmp_path)
   assert proc.returncode == 0, proc.stderr[-3000:]
   workdir = tmp_path / 'runs' / 'lr_mnist_smoke'
   config = json.loads((workdir / 'config.json').read_text())
@@ -197,18 +202,11 @@ def test_a_diverging_point_does_not_spoil_the_others(tmp_path):
 
 
 def test_sweep_flag_on_the_command_line(tmp_path):
-  env = {**os.environ, 'PYTHONPATH': ROOT}
-  cmd = [
-    sys.executable,
-    '-m',
-    'experiments.run',
-    f'--config={ROOT}/configs/lr_mnist.py:smoke',
-    '--config.num_epochs=1',
+  proc = run_smoke_cli(
     f'--workdir={tmp_path}',
     '--sweep=optimizer.name=adam,amsgrad',
     '--sweep=optimizer.b2=0.99,0.999',
-  ]
-  proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+  )
   assert proc.returncode == 0, proc.stderr[-3000:]
   summary = json.loads((tmp_path / 'summary.json').read_text())
   assert len(summary['points']) == 2 * 2 * 2  # names x b2 x the config's two learning rates
