@@ -69,8 +69,3 @@ def sqrt(x: jax.Array) -> jax.Array:
   """
   positive = x > 0
   return jnp.where(positive, jnp.sqrt(jnp.where(positive, x, 1)), 0)
-
-
-def cast_like(tree: Tree, like: Tree) -> Tree:
-  """Casts each leaf of ``tree`` to the dtype of the matching leaf of ``like``."""
-  return jax.tree.map(lambda t, ref: t.astype(jnp.asarray(ref).dtype), tree, like)

@@ -250,16 +250,7 @@ def load(
       train, validation, test = _zca_splits(train, validation, test)
       source += f', ZCA-whitened (eps={ZCA_EPSILON:g})'
 
-  dataset = Dataset(
-    name=name,
-    train=train,
-    validation=validation,
-    test=test,
-    num_classes=0 if binary else spec.num_classes,
-    input_kind='binary' if binary else spec.input_kind,
-    vocab_size=vocab_size,
-    source=source,
-  )
+  dataset = _dataset(name, spec, binary, (train, validation, test), vocab_size, source)
   logging.info('Loaded %r in %.1f s.', dataset, time.perf_counter() - start)
   return dataset
 
@@ -313,7 +304,14 @@ def synthetic(
       return ((x - 0.5) / 0.2).astype(np.float32), y
     return x, y
 
-  train, validation, test = make(num_train), make(validation_size), make(num_test)
+  splits = make(num_train), make(validation_size), make(num_test)
+  vocab_size = IMDB_VOCAB_SIZE if spec.input_kind == 'bag_of_words' else 0
+  return _dataset(name, spec, binary, splits, vocab_size, 'synthetic')
+
+
+def _dataset(name: str, spec: _Spec, binary: bool, splits, vocab_size: int, source: str) -> Dataset:
+  """A Dataset of (train, validation, test); binarized data is unlabeled ('binary')."""
+  train, validation, test = splits
   return Dataset(
     name=name,
     train=train,
@@ -321,8 +319,8 @@ def synthetic(
     test=test,
     num_classes=0 if binary else spec.num_classes,
     input_kind='binary' if binary else spec.input_kind,
-    vocab_size=IMDB_VOCAB_SIZE if spec.input_kind == 'bag_of_words' else 0,
-    source='synthetic',
+    vocab_size=vocab_size,
+    source=source,
   )
 
 

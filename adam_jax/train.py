@@ -397,8 +397,3 @@ def grid_arrays(points: list[Hparams], swept: tuple[str, ...]) -> dict[str, jax.
     else:
       out[path] = jnp.asarray(values, jnp.float32)
   return out
-
-
-def select(tree: Any, index: int | slice | np.ndarray) -> Any:
-  """The grid points ``index`` of a stacked pytree (TrainState, metrics)."""
-  return jax.tree.map(lambda a: a[index], tree)

@@ -16,7 +16,6 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterable
 from typing import Any
 
 import jax
@@ -178,7 +177,7 @@ def _run(config: ml_collections.ConfigDict, workdir: str, fresh: bool) -> dict[s
     logging.info(
       'resuming the run in %s (%d evaluations kept)', workdir, sum(map(len, previous.values()))
     )
-  total_points = sum(len(p.points) or 1 for p in programs)
+  total_points = sum(len(p.points) for p in programs)
   logging.info(
     '%d program(s), %d grid point(s) in all, %d epochs each',
     len(programs),
@@ -411,10 +410,3 @@ def _check_single_run(result, host, pos, epoch, steps_per_epoch, last_finite, wr
 def _mean(values: np.ndarray) -> float:
   value = float(np.mean(values))
   return value if math.isfinite(value) else float('nan')
-
-
-def iter_records(path: str) -> Iterable[dict[str, Any]]:
-  with open(path) as f:
-    for line in f:
-      if line.strip():
-        yield json.loads(line)
