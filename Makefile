@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test run lint bench clean
+.PHONY: install test run lint bench reproduce reproduce-quick clean
 
 install: $(STAMP)
 
@@ -41,3 +41,13 @@ bench: install
 	$(BIN)/python -m benchmarks.bench_update
 	$(BIN)/python -m benchmarks.bench_models
 	$(BIN)/python -m benchmarks.bench_sweep --end-to-end
+
+# The reproduction report: every experiment of results/REPORT.md from its config, then the
+# report and its figures (results/figures). About 2 hours on 2 CPU cores; rerunning reuses
+# finished runs (runs/reproduce/) and resumes interrupted ones. The quick variant (reduced
+# grids and epochs, under 20 minutes) writes results/quick/ from runs/reproduce_quick/.
+reproduce: install
+	$(BIN)/python -m experiments.reproduce
+
+reproduce-quick: install
+	$(BIN)/python -m experiments.reproduce --quick

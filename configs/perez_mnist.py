@@ -5,6 +5,7 @@ with Adam and AdaMax; α from a grid chosen on the validation split.
 
   python -m experiments.run --config=configs/perez_mnist.py
   python -m experiments.run --config=configs/perez_mnist.py --config.dataset.name=fashion_mnist
+  python -m experiments.run --config=configs/perez_mnist.py:cnn   # one model: lr, mlp or cnn
   python -m experiments.run --config=configs/perez_mnist.py:smoke
 """
 
@@ -19,7 +20,9 @@ def get_config(arg: str | None = None):
   config.model.name = 'perez_cnn'
   config.optimizer.name = 'adam'
   config.optimizer.schedule = 'inverse_sqrt'
-  common.sweep(config, 'model.name', ['logistic_regression', 'mlp', 'perez_cnn'])
+  models = {'lr': 'logistic_regression', 'mlp': 'mlp', 'cnn': 'perez_cnn'}
+  chosen = [name for arg, name in models.items() if arg in args] or list(models.values())
+  common.sweep(config, 'model.name', chosen)
   common.sweep(config, 'model.dropout', [True, False])
   common.sweep(config, 'optimizer.name', ['adam', 'adamax'])
   common.sweep(config, 'optimizer.learning_rate', [0.003, 0.01, 0.03, 0.1])

@@ -84,6 +84,17 @@ class Writer:
         self.state = json.load(f)
     self._tb: dict[int, Any] = {}
     self._checkpointers: dict[str, Any] = {}
+    self._t0 = time.perf_counter()
+    self._timed_before = self.state.get('train_wall_time_s', 0.0)
+
+  @property
+  def train_wall_time(self) -> float:
+    """Seconds spent by every process that trained this run, up to its last evaluation.
+
+    Kept in run_state.json at each evaluation, so a resumed run counts the time of the
+    processes before it, and a rerun of a finished run (which trains nothing) adds none.
+    """
+    return self.state.get('train_wall_time_s', 0.0)
 
   def _clear(self) -> None:
     import shutil  # noqa: PLC0415
@@ -146,6 +157,8 @@ class Writer:
       f.flush()
       os.fsync(f.fileno())
     self._tensorboard(records)
+    self.state['train_wall_time_s'] = self._timed_before + time.perf_counter() - self._t0
+    dump_json(self.state, self._state_path)
 
   def _tensorboard(self, records: list[dict[str, Any]]) -> None:
     from tensorboardX import SummaryWriter  # noqa: PLC0415 (light, but only when writing)
@@ -245,8 +258,13 @@ def _best(results, split: str, metric: str = 'loss'):
   return min(candidates, key=lambda r: sign * r.final(split)[metric])
 
 
-def summarize(results, config: ml_collections.ConfigDict, wall_time: float) -> dict[str, Any]:
+def summarize(
+  results, config: ml_collections.ConfigDict, wall_time: float, train_wall_time: float = 0.0
+) -> dict[str, Any]:
   """summary.json: final metrics per grid point, the best per program and overall.
+
+  ``wall_time`` is this process's; ``train_wall_time`` that of every process that trained
+  the run (see :attr:`Writer.train_wall_time`), the figure to quote for a resumed run.
 
   The best point is chosen on the validation split by ``config.eval.select_metric`` (on
   the training loss when there is no validation split) and reported with its test metrics.
@@ -272,6 +290,7 @@ def summarize(results, config: ml_collections.ConfigDict, wall_time: float) -> d
   return {
     'num_epochs': config.num_epochs,
     'wall_time_s': round(wall_time, 2),
+    'train_wall_time_s': round(max(train_wall_time, wall_time), 2),
     'selected_by': f'{split} {metric}',
     'best_grid_index': None if best is None else best.grid_index,
     'best_per_program': best_per_program,

@@ -193,7 +193,7 @@ def _run(config: ml_collections.ConfigDict, workdir: str, fresh: bool) -> dict[s
       datasets[key] = load_dataset(pconfig)
       logging.info('data: %r', datasets[key])
     results += run_program(pconfig, program, datasets[key], writer, len(programs), previous)
-  summary = outputs.summarize(results, config, time.time() - start)
+  summary = outputs.summarize(results, config, time.time() - start, writer.train_wall_time)
   writer.finish(summary, results)
   return summary
 

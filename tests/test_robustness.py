@@ -203,9 +203,18 @@ def test_sigterm_checkpoints_then_resume_is_bit_identical(tmp_path):
   assert 'stopped: SIGTERM: stopped after epoch' in stopped.log
   saved = os.listdir(tmp_path / 'run' / 'checkpoints' / 'program_000_000')
   assert saved and all(int(s) < 6 for s in saved)  # saved on the signal, not the interval
+  timed = json.loads((tmp_path / 'run' / 'run_state.json').read_text())['train_wall_time_s']
   resumed = cli(*args, workdir=tmp_path / 'run')
   assert resumed.returncode == 0
   assert _metrics(tmp_path / 'run') == _metrics(tmp_path / 'reference')
+  # The wall time to quote counts the process before the signal too; a rerun adds nothing.
+  summary = json.loads((tmp_path / 'run' / 'summary.json').read_text())
+  assert summary['train_wall_time_s'] > timed > 0
+  assert summary['train_wall_time_s'] > summary['wall_time_s']
+  again = cli(*args, workdir=tmp_path / 'run')
+  assert again.returncode == 0
+  rerun = json.loads((tmp_path / 'run' / 'summary.json').read_text())
+  assert rerun['train_wall_time_s'] == summary['train_wall_time_s']
 
 
 def test_interrupted_checkpoint_save_is_ignored(tmp_path):
