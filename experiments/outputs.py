@@ -335,7 +335,8 @@ def format_table(summary: dict[str, Any], max_rows: int = 40) -> str:
     lines.append(f'({len(points) - len(shown)} more grid points in summary.json)')
   lines.append(
     f'* best on {summary["selected_by"]}; + best of its program; '
-    f'{summary["num_epochs"]} epochs in {_duration(summary["wall_time_s"])}'
+    f'{summary["num_epochs"]} epochs in '
+    f'{_duration(summary.get("train_wall_time_s", summary["wall_time_s"]))}'
   )
   return '\n'.join(lines)
 
