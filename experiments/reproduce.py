@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -230,8 +231,21 @@ def command(experiment: Experiment, runs: str, quick: bool, smoke: bool = False)
   return [*args, f'--workdir={os.path.join(runs, experiment.name)}']
 
 
+class Stopped(Exception):
+  """SIGINT or SIGTERM: the running experiment saved a checkpoint and exited."""
+
+
+def _stop_on_sigterm(signum, frame):
+  del frame
+  raise Stopped(128 + signum)
+
+
 def run_one(experiment: Experiment, runs: str, quick: bool, smoke: bool) -> dict[str, Any]:
-  """Runs (or finds finished) one experiment; returns its status and command."""
+  """Runs (or finds finished) one experiment; returns its status and command.
+
+  On SIGINT/SIGTERM the child (which checkpoints and exits on either) is waited for, not
+  killed, and :class:`Stopped` is raised with the exit status to end with.
+  """
   try:
     argv = command(experiment, runs, quick, smoke)
   except RuntimeError as e:
@@ -239,10 +253,18 @@ def run_one(experiment: Experiment, runs: str, quick: bool, smoke: bool) -> dict
   printable = shell_join(argv)
   print(f'\n=== {experiment.name}: {printable}', flush=True)
   start = time.perf_counter()
-  rc = subprocess.call([sys.executable, *argv[1:]])
+  with subprocess.Popen([sys.executable, *argv[1:]]) as child:
+    try:
+      rc = child.wait()
+    except (KeyboardInterrupt, Stopped) as e:
+      code = e.args[0] if isinstance(e, Stopped) else 128 + signal.SIGINT
+      if isinstance(e, Stopped):  # Ctrl-C reaches the child by itself; a kill may not
+        child.send_signal(signal.SIGTERM)
+      child.wait()
+      raise Stopped(code) from None
   elapsed = time.perf_counter() - start
-  if rc >= 128:
-    raise KeyboardInterrupt(rc)
+  if rc >= 128:  # the child was stopped by a signal sent to it alone
+    raise Stopped(rc)
   return {
     'status': 'ok' if rc == 0 else f'failed (exit {rc})',
     'command': printable,
@@ -262,13 +284,13 @@ def main(argv: list[str]) -> int:
   chosen = [e for e in EXPERIMENTS if not _ONLY.value or e.name in _ONLY.value]
   status: dict[str, dict[str, Any]] = {}
   if not _REPORT_ONLY.value:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
       for e in chosen:
         status[e.name] = run_one(e, runs, quick, _SMOKE.value)
-    except KeyboardInterrupt as e:
-      code = e.args[0] if e.args and isinstance(e.args[0], int) else 130
-      print(f'interrupted; rerun the same command to resume (exit {code})', flush=True)
-      return code
+    except Stopped as e:
+      print(f'stopped; rerun the same command to resume (exit {e.args[0]})', flush=True)
+      return e.args[0]
   commands = {}
   for e in EXPERIMENTS:
     try:
@@ -277,9 +299,10 @@ def main(argv: list[str]) -> int:
       commands[e.name] = None
   from experiments import report  # noqa: PLC0415 (matplotlib only for the report)
 
-  path = report.write(runs, out, commands, quick=quick)
-  print(f'report: {path}', flush=True)
   failed = [n for n, s in status.items() if s['status'] != 'ok']
+  notes = {n: status[n].get('why', status[n]['status']) for n in failed}
+  path = report.write(runs, out, commands, quick=quick, failed=notes)
+  print(f'report: {path}', flush=True)
   if failed:
     print(f'failed or skipped: {", ".join(failed)} (see their output above)', flush=True)
   return 1 if failed else 0

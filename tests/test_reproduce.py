@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -127,3 +128,41 @@ def test_unknown_experiment_is_a_usage_error():
   proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
   assert proc.returncode == 2
   assert 'fig9' in proc.stdout
+
+
+CHILD = """
+import signal, sys, time
+def save(*_):
+  print('child saved its checkpoint', flush=True)
+  sys.exit(143)
+signal.signal(signal.SIGTERM, save)
+print('child ready', flush=True)
+time.sleep(120)
+"""
+
+PARENT = f"""
+import signal, sys
+from experiments import reproduce
+reproduce.command = lambda *args: ['python', '-c', {CHILD!r}]  # a child that runs until told
+signal.signal(signal.SIGTERM, reproduce._stop_on_sigterm)
+try:
+  reproduce.run_one(reproduce.BY_NAME['reddi'], 'unused', False, False)
+except reproduce.Stopped as e:
+  print('parent stopped', e.args[0], flush=True)
+  sys.exit(e.args[0])
+"""
+
+
+def test_sigterm_lets_the_running_experiment_checkpoint_then_exits_143():
+  parent = subprocess.Popen(
+    [sys.executable, '-c', PARENT], cwd=ROOT, stdout=subprocess.PIPE, text=True
+  )
+  lines = []
+  for line in parent.stdout:
+    lines.append(line)
+    if 'child ready' in line:
+      parent.send_signal(signal.SIGTERM)  # to the parent alone, as `kill PID` does
+  parent.wait(timeout=60)
+  out = ''.join(lines)
+  assert parent.returncode == 143, out
+  assert 'child saved its checkpoint' in out and 'parent stopped 143' in out
