@@ -144,3 +144,36 @@ def plot_figure4(results, path: str) -> str:
   fig.savefig(path, dpi=120)
   plt.close(fig)
   return path
+
+
+def plot_panels(
+  panels: list[tuple[str, str, dict[str, tuple[np.ndarray, np.ndarray]]]], path: str
+) -> str:
+  """One panel per (title, y label, {curve label: (epochs, values)}), as the papers draw.
+
+  A y label with 'loss' in it gets a log scale (the papers' training cost); accuracy is linear.
+
+  Only the curves given (the chosen point of each optimizer) are drawn, and the y range
+  is zoomed on them after their first epoch, where the paper's figures also look, so
+  curves a few percent apart stay apart.
+  """
+  fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.3), squeeze=False)
+  for ax, (title, ylabel, curves) in zip(axes[0], panels, strict=True):
+    log_y = 'loss' in ylabel
+    tails = []
+    for label, (x, y) in curves.items():
+      ax.plot(x, y, marker='o', ms=2.5, lw=1.6, label=label)
+      tails += [v for v in y[1:] if math.isfinite(v)]
+    if log_y:
+      ax.set_yscale('log')
+    if tails:
+      lo, hi = min(tails), max(tails)
+      pad = (hi - lo) * 0.08 or abs(hi) * 0.01
+      ax.set_ylim((lo / 1.03, hi * 1.03) if log_y and lo > 0 else (lo - pad, hi + pad))
+    ax.set(title=title, xlabel='epochs', ylabel=ylabel)
+    ax.grid(alpha=0.3, which='both')
+    ax.legend(fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+  plt.close(fig)
+  return path

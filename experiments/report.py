@@ -18,6 +18,8 @@ import platform
 import shutil
 from typing import Any
 
+import numpy as np
+
 # Reference numbers (REFERENCE.md): Pérez's MNIST test accuracy, 20 epochs, α/√t.
 PEREZ_MNIST = {
   ('logistic_regression', None): {'adam': 92.69, 'adamax': 92.38},
@@ -143,7 +145,8 @@ class Report:
   def __init__(self, runs: str, out: str, commands: dict[str, str | None], quick: bool):
     self.runs, self.out, self.commands, self.quick = runs, out, commands, quick
     self.figures = os.path.join(out, 'figures')
-    os.makedirs(self.figures, exist_ok=True)
+    shutil.rmtree(self.figures, ignore_errors=True)  # the report's own: no stale figures
+    os.makedirs(self.figures)
     self.loaded: dict[str, Run | None] = {}
     self.lines: list[str] = []
     self.goals: list[list[Any]] = []
@@ -161,6 +164,13 @@ class Report:
     target = f'{run.name}_{file}'
     shutil.copyfile(source, os.path.join(self.figures, target))
     self.lines += [f'![{caption}](figures/{target})', '']
+
+  def curves(self, file: str, panels, caption: str) -> None:
+    """Draws ``panels`` (see :func:`experiments.plots.plot_panels`) into the report."""
+    from experiments import plots  # noqa: PLC0415 (matplotlib)
+
+    plots.plot_panels(panels, os.path.join(self.figures, file))
+    self.lines += [f'![{caption}](figures/{file})', '']
 
   def provenance(self, *names: str) -> None:
     for name in names:
@@ -247,6 +257,16 @@ def _grid(run: Run) -> str:
   return '{' + ', '.join(f'{v:g}' for v in values) + '}'
 
 
+def _best_curves(run: Run, split: str, metric: str, scale: float = 1.0) -> dict[str, tuple]:
+  """{'adam (α=0.03)': (epochs, values)} for the chosen point of each program."""
+  curves = {}
+  for p in sorted(run.best_points(), key=_opt):
+    series = run.series(p['grid_index'], split, metric)
+    label = f'{_opt(p) or p["program"]} ({_variant(p)})'
+    curves[label] = (np.array(list(series)), scale * np.array(list(series.values())))
+  return curves
+
+
 def _ranking_sentence(run: Run, epoch: int) -> str:
   ranked = sorted(
     (run.series(p['grid_index'], 'train', 'loss').get(epoch, math.inf), _opt(p))
@@ -271,7 +291,14 @@ def _fig1(r: Report) -> None:
   if r.missing('fig1_lr'):
     return
   run = r.run('fig1_lr')
-  r.figure(run, 'curves.png', 'Figure 1 (left) on Fashion-MNIST')
+  r.curves(
+    'fig1_lr.png',
+    [
+      ('training cost', 'mean minibatch loss (log)', _best_curves(run, 'train', 'loss')),
+      ('test accuracy', '%', _best_curves(run, 'test', 'accuracy', 100)),
+    ],
+    'Figure 1 (left) on Fashion-MNIST: the chosen α of each optimizer',
+  )
   last = run.summary['num_epochs']
   epochs = (1, 5, last)
   r.lines += [f'This run: {last} epochs, α ∈ {_grid(run)}.', '']
@@ -336,7 +363,14 @@ def _fig2(r: Report) -> None:
   ]
   if not r.missing('fig2a_mlp_dropout'):
     run = r.run('fig2a_mlp_dropout')
-    r.figure(run, 'curves.png', 'Figure 2a on Fashion-MNIST')
+    r.curves(
+      'fig2a_mlp_dropout.png',
+      [
+        ('training cost', 'mean minibatch loss (log)', _best_curves(run, 'train', 'loss')),
+        ('test accuracy', '%', _best_curves(run, 'test', 'accuracy', 100)),
+      ],
+      'Figure 2a on Fashion-MNIST: the chosen α of each optimizer',
+    )
     last = run.summary['num_epochs']
     r.lines += [f'This run: {last} epochs, α ∈ {_grid(run)}.', '']
     r.lines += _table(
@@ -362,7 +396,23 @@ def _fig2(r: Report) -> None:
   r.lines += ['### (b) deterministic, L2 weight decay', '']
   if not r.missing('fig2b_mlp_l2'):
     run = r.run('fig2b_mlp_l2')
-    r.figure(run, 'curves.png', 'Figure 2b on Fashion-MNIST')
+    every = {
+      f'adam (α={p["hp"]["optimizer.learning_rate"]:g})': run.series(
+        p['grid_index'], 'train', 'loss'
+      )
+      for p in run.points
+    }
+    r.curves(
+      'fig2b_mlp_l2.png',
+      [
+        (
+          'training cost',
+          'mean minibatch loss (log)',
+          {k: (np.array(list(v)), np.array(list(v.values()))) for k, v in every.items()},
+        )
+      ],
+      'Figure 2b on Fashion-MNIST: Adam at each α',
+    )
     last = run.summary['num_epochs']
     rows = []
     for p in run.points:
@@ -389,10 +439,11 @@ def _fig3(r: Report) -> None:
     'CIFAR-10 is not on this offline machine. The c64-c64-c128-1000 network with ZCA '
     'whitening and dropout is built and trained in the tests on `tfds.testing.mock_data`, '
     'and its speed is in `benchmarks/RESULTS.md` (about 3 s per 1,000 images here, so the '
-    "paper's 45 epochs × 18 grid points would take days on this CPU). On a connected machine "
-    '(a GPU advised): `python -m experiments.run --config=configs/cnn_cifar.py`. Per-iteration '
-    'curves for the paper\'s "first three epochs" panel are not recorded (metrics are per '
-    'epoch). The convolutional result of this report is the Pérez CNN on Fashion-MNIST.',
+    "paper's 45 epochs × 18 grid points would take about 35 hours on this CPU). On a "
+    'connected machine (a GPU advised): '
+    '`python -m experiments.run --config=configs/cnn_cifar.py`. Per-iteration curves for '
+    'the paper\'s "first three epochs" panel are not recorded (metrics are per epoch). '
+    'The convolutional result of this report is the Pérez CNN on Fashion-MNIST.',
     '',
   ]
 
@@ -524,9 +575,23 @@ def _perez(r: Report) -> None:
     if (run := r.run(name)) is not None
   ]
   r.lines += ['Runs: ' + '; '.join(setup) + '.', '']
-  for name in ('perez_lr', 'perez_mlp', 'perez_cnn_adam', 'perez_cnn_adamax'):
-    if r.run(name) is not None:
-      r.figure(r.run(name), 'curves.png', f'{name}: training cost and test accuracy')
+  panels = []
+  for model in GOALS:
+    curves = {}
+    for key, row in table.items():
+      if key[0] != model:
+        continue
+      for opt, p in sorted(row.items()):
+        series = p['run'].series(p['grid_index'], 'test', 'accuracy')
+        label = f'{opt} ({_variant(p)})'
+        curves[label] = (np.array(list(series)), 100 * np.array(list(series.values())))
+    if model == 'perez_cnn' and r.run('cnn_adam_constant') is not None:
+      for label, curve in _best_curves(r.run('cnn_adam_constant'), 'test', 'accuracy', 100).items():
+        curves[label.replace('(', '(constant ', 1)] = curve
+    if curves:
+      panels.append((MODEL_NAMES[model], 'test accuracy %', curves))
+  if panels:
+    r.curves('perez.png', panels, 'Pérez table as curves: test accuracy per epoch')
   gaps = []
   for key, row in table.items():
     if 'adam' in row and 'adamax' in row:
@@ -580,7 +645,6 @@ def _perez(r: Report) -> None:
       + (f', against {acc(pa):.2f}% with α/√t.' if pa else '.'),
       '',
     ]
-    r.figure(constant, 'curves.png', 'CNN, Adam with constant α = 0.001')
     r.goals.append(
       [
         f'CNN, Adam, constant α = 0.001, {epochs} epoch{"s" * (epochs != 1)}',
