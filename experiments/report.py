@@ -654,6 +654,36 @@ def _perez(r: Report) -> None:
         'met' if acc(p) >= GOALS['perez_cnn'] else '**missed**',
       ]
     )
+  cnn_rows = [g for g in r.goals if g[0].startswith('CNN, Adam')]
+  if cnn_rows and all('missed' in g[-1] for g in cnn_rows):
+    tried, best, minutes = [], 0.0, 0.0
+    for name in ('perez_cnn_adam', 'cnn_adam_constant'):
+      run = r.run(name)
+      if run is None or not run.best_points():
+        continue
+      q = run.best_points()[0]
+      validation = run.series(q['grid_index'], 'validation', 'accuracy')
+      peak = max(validation, key=validation.get)
+      schedule = 'α/√t' if run.config['optimizer']['schedule'] == 'inverse_sqrt' else 'constant'
+      best = max(best, acc(q))
+      minutes = max(minutes, run.summary.get('train_wall_time_s', 0) / 60)
+      tried.append(
+        f'{schedule} α = {q["hp"]["optimizer.learning_rate"]:g}: {acc(q):.2f}% test after '
+        f'{run.summary["num_epochs"]} epochs (validation peaked at '
+        f'{100 * validation[peak]:.2f}% at epoch {peak})'
+      )
+    r.lines += [
+      f'**The CNN goal (≥ {GOALS["perez_cnn"]}% in 20 epochs) is missed.** Tried: '
+      + '; '.join(tried)
+      + ". DeepOBS's two-conv Fashion-MNIST net with Adam is at ≈ 90% after 20 epochs and "
+      '≈ 92% after 100; '
+      + ('ours is level with it at 20 epochs.' if best >= 89.5 else 'ours is below that.')
+      + f' Not tried, for lack of CPU time (a 20-epoch CNN run is about {minutes:.0f} minutes '
+      'here): the CNN without the 0.2 input dropout '
+      "(the Adam paper's §6.3 recipe, which we kept since Pérez does not say where his "
+      'dropout goes), and more epochs.',
+      '',
+    ]
   for name in (
     'perez_lr',
     'perez_mlp',
