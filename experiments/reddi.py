@@ -84,8 +84,10 @@ def plot(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str) -> str:
     # Log-spaced steps: the axes are logarithmic, and millions of points would draw slowly.
     t = np.unique(np.geomspace(1, len(x), 5000).astype(int))
     style = '--' if 'stochastic' in label else '-'
-    ax_x.plot(t, x[t - 1], style, label=label, lw=1)
-    ax_r.plot(t, regret[t - 1], style, label=label, lw=1)
+    parts = dict(p.split('=', 1) for p in label.split(', ') if '=' in p)
+    short = ', '.join(v.replace('reddi_', '') for v in parts.values()) or label
+    ax_x.plot(t, x[t - 1], style, label=short, lw=1)
+    ax_r.plot(t, regret[t - 1], style, label=short, lw=1)
   ax_x.set(xscale='log', xlabel='t', ylabel='x_t', title='iterate (optimum x = −1)')
   ax_r.set(xscale='log', yscale='log', xlabel='t', ylabel='R_t / t', title='average regret')
   for ax in (ax_x, ax_r):

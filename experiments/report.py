@@ -212,7 +212,7 @@ def _reddi(r: Report) -> None:
     problem = p['hp']['dataset.name'].replace('reddi_', '')
     final[(_opt(p), problem)] = (x[last], regret[last])
     steps = last * run.config['batch_size']
-    rows.append([_opt(p), problem, steps, f'{x[last]:+.4f}', f'{regret[last]:.4f}'])
+    rows.append([_opt(p), problem, f'{steps:,}', f'{x[last]:+.4f}', f'{regret[last]:.4f}'])
   r.lines += _table(['optimizer', 'problem', 'steps T', 'x_T', 'R_T / T'], rows)
   verdicts = []
   for problem in ('online', 'stochastic'):
