@@ -561,7 +561,9 @@ def _perez(r: Report) -> None:
     for opt in ('adam', 'adamax'):
       p = table[key].get(opt)
       cells += [
-        f'{acc(p):.2f} ({_variant(p)})' if p else '–',
+        f'{acc(p):.2f} ({_variant(p) if dropout is None else _variant(p).split(",")[0]})'
+        if p
+        else '–',
         f'{ref[opt]:.2f}',
       ]
     rows.append(cells)
