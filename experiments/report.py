@@ -429,6 +429,23 @@ def _fig2(r: Report) -> None:
     r.lines += _table(
       ['Adam α', 'train cost, epoch 1', f'epoch {last}', 'val acc %', 'test acc %'], rows
     )
+    best = run.best_points()
+    if best:  # Adam as usually run (constant α, chosen on the validation loss): a goal row
+      p = best[0]
+      r.lines += [
+        f'Chosen on the validation loss: α = {p["hp"]["optimizer.learning_rate"]:g}, '
+        f'{acc(p):.2f}% test accuracy after {last} epochs.',
+        '',
+      ]
+      r.goals.append(
+        [
+          f'MLP, Adam, constant α (Figure 2b run, L2), {last} epoch{"s" * (last != 1)}',
+          f'≥ {GOALS["mlp"]}%',
+          f'{acc(p):.2f}% (α={p["hp"]["optimizer.learning_rate"]:g})',
+          FMNIST_REFERENCE['mlp'],
+          'met' if acc(p) >= GOALS['mlp'] else '**missed**',
+        ]
+      )
     r.provenance('fig2b_mlp_l2')
 
 
@@ -614,7 +631,7 @@ def _perez(r: Report) -> None:
     epochs = p['run'].summary['num_epochs']
     r.goals.append(
       [
-        f'{MODEL_NAMES[model]}, Adam, {epochs} epoch{"s" * (epochs != 1)}',
+        f'{MODEL_NAMES[model]}, Adam, α/√t, {epochs} epoch{"s" * (epochs != 1)}',
         f'≥ {goal}%',
         f'{acc(p):.2f}% ({_variant(p)})',
         FMNIST_REFERENCE[model],
@@ -625,14 +642,16 @@ def _perez(r: Report) -> None:
     if adamax:
       q = max(adamax, key=lambda q: acc(q, 'validation'))
       gap = acc(p) - acc(q)
-      ref = PEREZ_MNIST[(model, None if model == 'logistic_regression' else True)]
+      with_dropout = str(p['hp'].get('model.dropout')) == 'True'
+      ref = PEREZ_MNIST[(model, None if model == 'logistic_regression' else with_dropout)]
       r.goals.append(
         [
           f'{MODEL_NAMES[model]}, AdaMax within 1 point of Adam',
           'Adam − AdaMax ≤ 1 point either way',
           f'{gap:+.2f} points (AdaMax {acc(q):.2f}%, {_variant(q)})',
           f'Pérez (MNIST): {ref["adam"] - ref["adamax"]:+.2f}'
-          + ('' if model == 'logistic_regression' else ' with dropout'),
+          + ('' if model == 'logistic_regression' else ' with' if with_dropout else ' without')
+          + ('' if model == 'logistic_regression' else ' dropout'),
           'met' if abs(gap) <= 1 else '**missed**',
         ]
       )
@@ -803,7 +822,16 @@ def write(
       '',
     ]
   if r.goals:
-    head += ['## Accuracy goals (Fashion-MNIST test set)', '']
+    order = [MODEL_NAMES[m] for m in GOALS]
+    r.goals.sort(key=lambda g: next(i for i, m in enumerate(order) if g[0].startswith(m)))
+    head += [
+      '## Accuracy goals (Fashion-MNIST test set)',
+      '',
+      "Adam under Pérez's protocol (α/√t, α chosen on the validation split), and Adam as "
+      'it is usually run (constant α: chosen on the validation loss for the MLP of Figure 2b, '
+      "the paper's default 0.001 for the CNN). The goal is met if either way reaches it.",
+      '',
+    ]
     head += _table(['goal', 'target', 'ours', 'reference', ''], r.goals)
   path = os.path.join(out, 'REPORT.md')
   with open(path, 'w') as f:

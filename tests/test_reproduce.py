@@ -114,7 +114,7 @@ def test_pipeline_end_to_end_on_synthetic_data(tmp_path):
   best = max(adam, key=lambda p: (report.acc(p, 'validation'), -report.loss(p, 'validation')))
   alpha = best['hp']['optimizer.learning_rate']
   assert f'"--config.sweep.optimizer.learning_rate=({alpha!r},)"' in text
-  assert '| CNN, Adam, 1 epoch |' in text  # the goals table, from the run
+  assert '| CNN, Adam, α/√t, 1 epoch |' in text  # the goals table, from the run
   assert text.lower().count("the paper's finding **") == 3  # Reddi online/stochastic, Figure 4
   assert 'Not run yet.** `python -m experiments.reproduce --only=fig1_lr`' in text
 
