@@ -381,10 +381,13 @@ def _fig2(r: Report) -> None:
       run.best_points(), key=lambda p: run.series(p['grid_index'], 'train', 'loss')[last]
     )
     first = _opt(ranked[0])
+    costs = [run.series(p['grid_index'], 'train', 'loss')[last] for p in ranked[:2]]
+    margin = 100 * (costs[-1] - costs[0]) / costs[-1]
     r.lines += [
       f'Training cost after {last} epochs (best α of each): {_ranking_sentence(run, last)}. '
       + (
-        "Adam has the lowest: the paper's finding **holds**."
+        f"Adam has the lowest, {margin:.1f}% below the next: the paper's finding **holds**"
+        + (' (narrowly).' if margin < 2 else '.')
         if first == 'adam'
         else f"{first}, not Adam, has the lowest: the paper's finding **does not hold** here."
       )
@@ -430,11 +433,15 @@ def _fig2(r: Report) -> None:
       ['Adam α', 'train cost, epoch 1', f'epoch {last}', 'val acc %', 'test acc %'], rows
     )
     best = run.best_points()
-    if best:  # Adam as usually run (constant α, chosen on the validation loss): a goal row
-      p = best[0]
+    if best:  # Adam as usually run (constant α) for the MLP goal
+      by_loss = best[0]
+      # The goals are accuracies: α chosen on the validation accuracy, as in the Pérez runs.
+      p = max(run.points, key=lambda q: (acc(q, 'validation'), -loss(q, 'validation')))
       r.lines += [
-        f'Chosen on the validation loss: α = {p["hp"]["optimizer.learning_rate"]:g}, '
-        f'{acc(p):.2f}% test accuracy after {last} epochs.',
+        f"Chosen on the validation loss (the figure's protocol): α = "
+        f'{by_loss["hp"]["optimizer.learning_rate"]:g}, {acc(by_loss):.2f}% test accuracy '
+        f"after {last} epochs; on the validation accuracy (the accuracy goals' protocol): "
+        f'α = {p["hp"]["optimizer.learning_rate"]:g}, {acc(p):.2f}%.',
         '',
       ]
       r.goals.append(
@@ -823,13 +830,15 @@ def write(
     ]
   if r.goals:
     order = [MODEL_NAMES[m] for m in GOALS]
-    r.goals.sort(key=lambda g: next(i for i, m in enumerate(order) if g[0].startswith(m)))
+    r.goals.sort(
+      key=lambda g: (next(i for i, m in enumerate(order) if g[0].startswith(m)), 'constant' in g[0])
+    )
     head += [
       '## Accuracy goals (Fashion-MNIST test set)',
       '',
       "Adam under Pérez's protocol (α/√t, α chosen on the validation split), and Adam as "
-      'it is usually run (constant α: chosen on the validation loss for the MLP of Figure 2b, '
-      "the paper's default 0.001 for the CNN). The goal is met if either way reaches it.",
+      'it is usually run (constant α: chosen on the validation accuracy for the MLP of '
+      "Figure 2b, the paper's default 0.001 for the CNN). The goal is met if either reaches it.",
       '',
     ]
     head += _table(['goal', 'target', 'ours', 'reference', ''], r.goals)

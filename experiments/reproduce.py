@@ -216,19 +216,35 @@ def read_summary(workdir: str) -> dict[str, Any] | None:
     return json.load(f)
 
 
+def merge_flags(*groups: tuple[str, ...]) -> list[str]:
+  """The flags of all groups, a later value of a flag replacing an earlier one.
+
+  Needed because a config override given twice is not last-wins for tuples:
+  ``--config.sweep.x=(1, 2) --config.sweep.x=(3,)`` gives ``x = (1, 2, 3)``.
+  """
+  merged: dict[str, str] = {}
+  for flag in (f for group in groups for f in group):
+    merged[flag.split('=', 1)[0]] = flag
+  return list(merged.values())
+
+
 def command(experiment: Experiment, runs: str, quick: bool, smoke: bool = False) -> list[str]:
   """The ``experiments.run`` command line of ``experiment``."""
-  args = ['python', '-m', 'experiments.run', f'--config={experiment.config}', *experiment.flags]
-  if quick:
-    args += experiment.quick
-  if smoke:
-    args += SMOKE
+  groups = [experiment.flags, experiment.quick if quick else (), SMOKE if smoke else ()]
   if experiment.derive is not None:
     summary = read_summary(os.path.join(runs, experiment.after))
     if summary is None:
       raise RuntimeError(f'{experiment.name} needs the results of {experiment.after} first')
-    args += experiment.derive(summary)
-  return [*args, f'--workdir={os.path.join(runs, experiment.name)}']
+    groups.append(experiment.derive(summary))
+  flags_ = merge_flags(*groups)
+  return [
+    'python',
+    '-m',
+    'experiments.run',
+    f'--config={experiment.config}',
+    *flags_,
+    f'--workdir={os.path.join(runs, experiment.name)}',
+  ]
 
 
 class Stopped(Exception):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import functools
 import json
 import os
 import signal
@@ -71,6 +73,11 @@ def test_every_command_is_a_valid_config_and_quick_is_smaller(name, runs):
   quick = parse(reproduce.command(experiment, runs, quick=True))
   validate.validate(full)
   validate.validate(quick)
+  for flag in experiment.quick:  # each quick override wins (a repeated tuple flag appends)
+    key, _, value = flag.partition('=')
+    got = functools.reduce(getattr, key.removeprefix('--config.').split('.'), quick)
+    expected = ast.literal_eval(value)
+    assert (tuple(got) if isinstance(got, tuple | list) else got) == expected, flag
   assert cost(quick) <= cost(full)
   if cost(full) >= 100 and name != 'perez_lr':  # every costly experiment is cut down
     assert cost(quick) < cost(full) / 2
@@ -89,6 +96,11 @@ def test_cnn_final_runs_take_the_alpha_the_screen_chose(runs):
 def test_a_dependent_experiment_without_its_screen_is_skipped(tmp_path):
   status = reproduce.run_one(reproduce.BY_NAME['perez_cnn_adam'], str(tmp_path), False, True)
   assert status['status'] == 'skipped' and 'perez_cnn_screen' in status['why']
+
+
+def test_a_later_flag_replaces_an_earlier_one():
+  merged = reproduce.merge_flags(('--a=(1, 2)', '--b=1'), ('--a=(3,)',), ('--c=2',))
+  assert merged == ['--a=(3,)', '--b=1', '--c=2']
 
 
 def test_shell_join_quotes_what_a_shell_would_split():
