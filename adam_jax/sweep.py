@@ -52,6 +52,11 @@ class Program:
     return range(self.first_grid_index, self.first_grid_index + len(self.points))
 
 
+def parse_label(label: str) -> dict[str, str]:
+  """:attr:`Program.label` back to its structural keys, values as text: 'run' -> {}."""
+  return dict(p.split('=', 1) for p in label.split(', ') if '=' in p)
+
+
 def expand(sweep: Mapping[str, Sequence[Any]]) -> list[Program]:
   """Splits the Cartesian product of ``sweep`` into programs (structural) × grid (vmapped).
 

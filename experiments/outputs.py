@@ -236,12 +236,15 @@ class Progress:
     if diverged:
       parts.append(f'{diverged}/{len(results)} diverged')
     parts.append(f'{self.examples / elapsed:,.0f} ex/s')
-    parts.append(f'ETA {_duration(eta)}')
+    parts.append(f'ETA {duration(eta)}')
     logging.info(' | '.join(parts))
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+  """'45s', '13m14s', '1h47m09s'."""
   seconds = int(round(seconds))
+  if seconds >= 3600:
+    return f'{seconds // 3600}h{seconds % 3600 // 60:02d}m{seconds % 60:02d}s'
   return f'{seconds // 60}m{seconds % 60:02d}s' if seconds >= 60 else f'{seconds}s'
 
 
@@ -336,7 +339,7 @@ def format_table(summary: dict[str, Any], max_rows: int = 40) -> str:
   lines.append(
     f'* best on {summary["selected_by"]}; + best of its program; '
     f'{summary["num_epochs"]} epochs in '
-    f'{_duration(summary.get("train_wall_time_s", summary["wall_time_s"]))}'
+    f'{duration(summary.get("train_wall_time_s", summary["wall_time_s"]))}'
   )
   return '\n'.join(lines)
 

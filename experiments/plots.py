@@ -12,6 +12,8 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402 (after choosing the backend)
 import numpy as np  # noqa: E402
 
+from adam_jax import sweep  # noqa: E402
+
 
 def plot_run(config, results, summary: dict[str, Any], workdir: str) -> list[str]:
   """Draws the plots of ``config.plot`` into ``workdir``; returns their paths."""
@@ -34,7 +36,7 @@ def _label(result) -> str:
   program = (
     ', '.join(
       f'{_short(k)}={v}' if k.split('.')[-1] != 'name' else str(v)
-      for k, v in (p.split('=', 1) for p in result.program.split(', ') if '=' in p)
+      for k, v in sweep.parse_label(result.program).items()
     )
     or result.program
   )

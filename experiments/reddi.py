@@ -84,7 +84,7 @@ def plot(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str) -> str:
     # Log-spaced steps: the axes are logarithmic, and millions of points would draw slowly.
     t = np.unique(np.geomspace(1, len(x), 5000).astype(int))
     style = '--' if 'stochastic' in label else '-'
-    parts = dict(p.split('=', 1) for p in label.split(', ') if '=' in p)
+    parts = sweep_lib.parse_label(label)
     short = ', '.join(v.replace('reddi_', '') for v in parts.values()) or label
     ax_x.plot(t, x[t - 1], style, label=short, lw=1)
     ax_r.plot(t, regret[t - 1], style, label=short, lw=1)

@@ -20,6 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from adam_jax import sweep
+from experiments.outputs import duration
+
 # Reference numbers (REFERENCE.md): Pérez's MNIST test accuracy, 20 epochs, α/√t.
 PEREZ_MNIST = {
   ('logistic_regression', None): {'adam': 92.69, 'adamax': 92.38},
@@ -36,20 +39,6 @@ FMNIST_REFERENCE = {
 }
 GOALS = {'logistic_regression': 84.0, 'mlp': 89.0, 'perez_cnn': 91.5}
 MODEL_NAMES = {'logistic_regression': 'logistic regression', 'mlp': 'MLP', 'perez_cnn': 'CNN'}
-
-
-def _duration(seconds: float) -> str:
-  seconds = round(seconds)
-  if seconds < 60:
-    return f'{seconds} s'
-  if seconds < 3600:
-    return f'{seconds // 60} min {seconds % 60:02d} s'
-  return f'{seconds // 3600} h {seconds % 3600 // 60:02d} min'
-
-
-def structural(program: str) -> dict[str, str]:
-  """'optimizer.name=adam, model.dropout=True' -> {'optimizer.name': 'adam', ...}."""
-  return dict(p.split('=', 1) for p in program.split(', ') if '=' in p)
 
 
 @dataclasses.dataclass
@@ -91,7 +80,8 @@ class Run:
   def points(self) -> list[dict[str, Any]]:
     """summary points, each with its structural keys and numeric hparams in ``hp``."""
     return [
-      {**p, 'hp': {**structural(p['program']), **p['hparams']}} for p in self.summary['points']
+      {**p, 'hp': {**sweep.parse_label(p['program']), **p['hparams']}}
+      for p in self.summary['points']
     ]
 
   def best_points(self) -> list[dict[str, Any]]:
@@ -112,8 +102,13 @@ class Run:
     untimed = self.state.get('untimed_epochs', 0)
     if untimed:
       first = 'its first epoch' if untimed == 1 else f'its first {untimed} epochs'
-      return f'≥ {_duration(seconds)} ({first} ran in a process that was not timed)'
-    return _duration(seconds)
+      return f'≥ {duration(seconds)} ({first} ran in a process that was not timed)'
+    return duration(seconds)
+
+
+def by_validation_accuracy(point: dict[str, Any]) -> tuple[float, float]:
+  """Sort key of the accuracy goals' choice: validation accuracy, ties to the lower loss."""
+  return acc(point, 'validation'), -loss(point, 'validation')
 
 
 def acc(point: dict[str, Any], split: str = 'test') -> float:
@@ -257,14 +252,18 @@ def _grid(run: Run) -> str:
   return '{' + ', '.join(f'{v:g}' for v in values) + '}'
 
 
+def _curve(run: Run, point: dict[str, Any], split: str, metric: str, scale: float = 1.0):
+  """(epochs, values) of one grid point, for :func:`experiments.plots.plot_panels`."""
+  series = run.series(point['grid_index'], split, metric)
+  return np.array(list(series)), scale * np.array(list(series.values()))
+
+
 def _best_curves(run: Run, split: str, metric: str, scale: float = 1.0) -> dict[str, tuple]:
   """{'adam (α=0.03)': (epochs, values)} for the chosen point of each program."""
-  curves = {}
-  for p in sorted(run.best_points(), key=_opt):
-    series = run.series(p['grid_index'], split, metric)
-    label = f'{_opt(p) or p["program"]} ({_variant(p)})'
-    curves[label] = (np.array(list(series)), scale * np.array(list(series.values())))
-  return curves
+  return {
+    f'{_opt(p) or p["program"]} ({_variant(p)})': _curve(run, p, split, metric, scale)
+    for p in sorted(run.best_points(), key=_opt)
+  }
 
 
 def _ranking_sentence(run: Run, epoch: int) -> str:
@@ -399,21 +398,10 @@ def _fig2(r: Report) -> None:
   r.lines += ['### (b) deterministic, L2 weight decay', '']
   if not r.missing('fig2b_mlp_l2'):
     run = r.run('fig2b_mlp_l2')
-    every = {
-      f'adam (α={p["hp"]["optimizer.learning_rate"]:g})': run.series(
-        p['grid_index'], 'train', 'loss'
-      )
-      for p in run.points
-    }
+    every = {f'adam ({_variant(p)})': _curve(run, p, 'train', 'loss') for p in run.points}
     r.curves(
       'fig2b_mlp_l2.png',
-      [
-        (
-          'training cost',
-          'mean minibatch loss (log)',
-          {k: (np.array(list(v)), np.array(list(v.values()))) for k, v in every.items()},
-        )
-      ],
+      [('training cost', 'mean minibatch loss (log)', every)],
       'Figure 2b on Fashion-MNIST: Adam at each α',
     )
     last = run.summary['num_epochs']
@@ -436,7 +424,7 @@ def _fig2(r: Report) -> None:
     if best:  # Adam as usually run (constant α) for the MLP goal
       by_loss = best[0]
       # The goals are accuracies: α chosen on the validation accuracy, as in the Pérez runs.
-      p = max(run.points, key=lambda q: (acc(q, 'validation'), -loss(q, 'validation')))
+      p = max(run.points, key=by_validation_accuracy)
       r.lines += [
         f"Chosen on the validation loss (the figure's protocol): α = "
         f'{by_loss["hp"]["optimizer.learning_rate"]:g}, {acc(by_loss):.2f}% test accuracy '
@@ -585,9 +573,7 @@ def _perez(r: Report) -> None:
     for opt in ('adam', 'adamax'):
       p = table[key].get(opt)
       cells += [
-        f'{acc(p):.2f} ({_variant(p) if dropout is None else _variant(p).split(",")[0]})'
-        if p
-        else '–',
+        f'{acc(p):.2f} ({_variant(p, with_dropout=dropout is None)})' if p else '–',
         f'{ref[opt]:.2f}',
       ]
     rows.append(cells)
@@ -608,9 +594,7 @@ def _perez(r: Report) -> None:
       if key[0] != model:
         continue
       for opt, p in sorted(row.items()):
-        series = p['run'].series(p['grid_index'], 'test', 'accuracy')
-        label = f'{opt} ({_variant(p)})'
-        curves[label] = (np.array(list(series)), 100 * np.array(list(series.values())))
+        curves[f'{opt} ({_variant(p)})'] = _curve(p['run'], p, 'test', 'accuracy', 100)
     if model == 'perez_cnn' and r.run('cnn_adam_constant') is not None:
       for label, curve in _best_curves(r.run('cnn_adam_constant'), 'test', 'accuracy', 100).items():
         curves[label.replace('(', '(constant ', 1)] = curve
@@ -757,9 +741,9 @@ def _averaging(r: Report) -> None:
   ]
 
 
-def _variant(point: dict[str, Any]) -> str:
-  """'α=0.01, dropout': the choices a Pérez table cell was made with."""
-  dropout = str(point['hp'].get('model.dropout')) == 'True'
+def _variant(point: dict[str, Any], with_dropout: bool = True) -> str:
+  """'α=0.01, dropout': the choices a point was made with (the dropout part optional)."""
+  dropout = with_dropout and str(point['hp'].get('model.dropout')) == 'True'
   return f'α={point["hp"]["optimizer.learning_rate"]:g}' + (', dropout' if dropout else '')
 
 
@@ -810,7 +794,7 @@ def write(
     f'(`python -m experiments.reproduce{" --quick" if quick else ""}`) on '
     f'{datetime.date.today().isoformat()}: {os.cpu_count()} CPU cores, '
     f'{platform.machine()}, jax {jax.__version__} on {jax.default_backend()}. Every number '
-    f'below is read from the runs in `{runs}/`; training took {_duration(total)} in all. '
+    f'below is read from the runs in `{runs}/`; training took {duration(total)} in all. '
     'Rerunning the command reuses finished runs and resumes interrupted ones.',
     '',
   ]

@@ -17,7 +17,6 @@ still written, marking it), 128+signal when interrupted.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import signal
 import subprocess
@@ -28,7 +27,8 @@ from typing import Any
 
 from absl import app, flags
 
-from experiments.report import structural
+from adam_jax import sweep
+from experiments import report
 
 _QUICK = flags.DEFINE_bool('quick', False, 'Reduced grids and epochs (< 20 min on 2 cores).')
 _ONLY = flags.DEFINE_list('only', [], 'Run only these experiments (names as in EXPERIMENTS).')
@@ -64,17 +64,14 @@ def best_lr_flags(summary: dict[str, Any], optimizer: str) -> tuple[str, ...]:
   points = [
     p
     for p in summary['points']
-    if structural(p['program']).get('optimizer.name', p['hparams'].get('optimizer.name'))
+    if sweep.parse_label(p['program']).get('optimizer.name', p['hparams'].get('optimizer.name'))
     == optimizer
     and p['diverged_step'] is None
     and 'validation' in p['final']
   ]
   if not points:
     raise RuntimeError(f'no finite point of {optimizer} to choose α from')
-  # Ties in accuracy (a validation split of 5,000 has 0.02% steps) go to the lower loss.
-  best = max(
-    points, key=lambda p: (p['final']['validation']['accuracy'], -p['final']['validation']['loss'])
-  )
+  best = max(points, key=report.by_validation_accuracy)
   return (sweep_flag('optimizer.learning_rate', [best['hparams']['optimizer.learning_rate']]),)
 
 
@@ -208,14 +205,6 @@ def shell_join(argv: list[str]) -> str:
   return ' '.join(a if set(a) <= safe else '"' + a.replace('"', '\\"') + '"' for a in argv)
 
 
-def read_summary(workdir: str) -> dict[str, Any] | None:
-  path = os.path.join(workdir, 'summary.json')
-  if not os.path.exists(path):
-    return None
-  with open(path) as f:
-    return json.load(f)
-
-
 def merge_flags(*groups: tuple[str, ...]) -> list[str]:
   """The flags of all groups, a later value of a flag replacing an earlier one.
 
@@ -232,10 +221,10 @@ def command(experiment: Experiment, runs: str, quick: bool, smoke: bool = False)
   """The ``experiments.run`` command line of ``experiment``."""
   groups = [experiment.flags, experiment.quick if quick else (), SMOKE if smoke else ()]
   if experiment.derive is not None:
-    summary = read_summary(os.path.join(runs, experiment.after))
-    if summary is None:
+    after = report.Run.load(runs, experiment.after)
+    if after is None:
       raise RuntimeError(f'{experiment.name} needs the results of {experiment.after} first')
-    groups.append(experiment.derive(summary))
+    groups.append(experiment.derive(after.summary))
   flags_ = merge_flags(*groups)
   return [
     'python',
@@ -313,8 +302,6 @@ def main(argv: list[str]) -> int:
       commands[e.name] = shell_join(command(e, runs, quick, _SMOKE.value))
     except RuntimeError:
       commands[e.name] = None
-  from experiments import report  # noqa: PLC0415 (matplotlib only for the report)
-
   failed = [n for n, s in status.items() if s['status'] != 'ok']
   notes = {n: status[n].get('why', status[n]['status']) for n in failed}
   path = report.write(runs, out, commands, quick=quick, failed=notes)
