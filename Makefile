@@ -26,13 +26,11 @@ clean:
 	rm -rf $(VENV) .pytest_cache
 
 # §6.1 / Figure 1 (left) of the Adam paper on real data that works offline (Fashion-MNIST),
-# with the follow-ups (AdaMax, AMSGrad, Nadam) beside the paper's baselines; each
+# with the follow-ups (AdaMax, AMSGrad, Nadam, AdamW) beside the paper's baselines; each
 # optimizer's learning-rate grid runs as one vmapped program. About 2 minutes on 2 cores.
 RUN_WORKDIR ?= runs/make_run
 run: install
-	$(BIN)/python -m experiments.run --config=configs/lr_mnist.py \
-	  --config.dataset.name=fashion_mnist \
-	  "--config.sweep.optimizer.name=('adam', 'adamax', 'amsgrad', 'nadam', 'nesterov', 'adagrad')" \
+	$(BIN)/python -m experiments.run --config=configs/lr_mnist.py:fmnist,followups \
 	  --workdir=$(RUN_WORKDIR)
 
 # Speed benchmarks (results: benchmarks/RESULTS.md). Set TORCH_PYTHON to an interpreter

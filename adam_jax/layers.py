@@ -73,6 +73,7 @@ class Conv(nn.Module):
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
+    """The convolution of ``x`` (NHWC) with the layer's kernel, plus its bias."""
     shape = (*self.kernel_size, x.shape[-1], self.features)
     kernel = self.param('kernel', nn.initializers.lecun_normal(), shape)
     bias = self.param('bias', nn.initializers.zeros_init(), (self.features,))

@@ -134,7 +134,9 @@ def adam(
 
   Args:
     learning_rate: α: a scalar, a traced array, or a schedule of the step count.
-    b1: β1. b2: β2. eps: ε.
+    b1: β1, the decay of the first moment.
+    b2: β2, the decay of the second moment.
+    eps: ε.
     eps_root: added inside the square root.
     bias_correction: the paper's bias correction (False: RMSProp with momentum, §6.4).
     b1_decay: λ, with β1,t = β1·λ^(t−1) (§4).
@@ -168,7 +170,9 @@ def adamax(
 
   Args:
     learning_rate: α (scalar, traced array or schedule).
-    b1: β1. b2: β2. eps: ε inside the max (0 in the paper).
+    b1: β1, the decay of the first moment.
+    b2: β2, the decay of the exponentially weighted infinity norm.
+    eps: ε inside the max (0 in the paper).
     bias_correction: divide :math:`m_t` by :math:`1-\beta_1^t`.
 
   Returns:
@@ -197,7 +201,9 @@ def amsgrad(
 
   Args:
     learning_rate: α (scalar, traced array or schedule).
-    b1: β1. b2: β2. eps: ε.
+    b1: β1, the decay of the first moment.
+    b2: β2, the decay of the second moment.
+    eps: ε.
     variant: ``'paper'``, ``'optax'`` or ``'torch'``.
 
   Returns:
@@ -223,7 +229,9 @@ def nadam(
 
   Args:
     learning_rate: α (scalar, traced array or schedule).
-    b1: β1. b2: β2. eps: ε.
+    b1: β1, the decay of the first moment.
+    b2: β2, the decay of the second moment.
+    eps: ε.
 
   Returns:
     An :class:`optax.GradientTransformation`.
@@ -251,7 +259,9 @@ def adamw(
 
   Args:
     learning_rate: α (scalar, traced array or schedule).
-    b1: β1. b2: β2. eps: ε.
+    b1: β1, the decay of the first moment.
+    b2: β2, the decay of the second moment.
+    eps: ε.
     weight_decay: λ.
     mask: which leaves are decayed (pytree of bools or a callable of params).
 
@@ -296,6 +306,23 @@ OPTIMIZERS: dict[str, Callable[..., optax.GradientTransformation]] = {
   'rmsprop': optax.rmsprop,
   'adadelta': optax.adadelta,
 }
+
+
+# Hyperparameters that an optimizer takes as Python values (they choose code, so they
+# cannot be traced): a sweep over one of them runs one program per value.
+STATIC_HPARAMS: dict[str, frozenset[str]] = {
+  'amsgrad': frozenset({'variant'}),
+  'adamw': frozenset({'mask'}),
+  'sgd': frozenset({'nesterov', 'accumulator_dtype'}),
+  'rmsprop': frozenset({'eps_in_sqrt', 'centered', 'nesterov', 'bias_correction'}),
+  'adadelta': frozenset({'weight_decay_mask'}),
+}
+
+
+def static_hparams(name: str) -> frozenset[str]:
+  """The hyperparameters of optimizer ``name`` that must be Python values, not arrays."""
+  _lookup(name)
+  return STATIC_HPARAMS.get(name, frozenset())
 
 
 def optimizer_hparams(name: str) -> tuple[str, ...]:

@@ -4,7 +4,8 @@ A sweep maps dotted config paths to lists of values. Paths whose values are numb
 booleans and that a program can take as traced arrays (``seed``, ``model.l2`` and the
 optimizer's numeric hyperparameters) form the *grid*: one compiled program runs all of
 them by ``vmap``. Every other path (``optimizer.name``, ``model.name``, ``model.dropout``,
-``optimizer.schedule``, ...) is *structural*: one program per combination.
+``optimizer.schedule``, and the options an optimizer takes as Python values, such as
+optax's ``nesterov``) is *structural*: one program per combination.
 """
 
 from __future__ import annotations
@@ -12,22 +13,35 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from flax import traverse_util
+
 # Paths under optimizer. that select code rather than numbers: never vmapped.
-_STRUCTURAL_OPTIMIZER_KEYS = frozenset({'name', 'schedule', 'variant', 'mask'})
+STRUCTURAL_OPTIMIZER_KEYS = frozenset({'name', 'schedule'})
 
 
-def is_vmappable(path: str, values: Sequence[Any]) -> bool:
-  """Whether a swept path can vary inside one compiled program."""
+def is_vmappable(path: str, values: Sequence[Any], static: Collection[str] = ()) -> bool:
+  """Whether a swept path can vary inside one compiled program.
+
+  Args:
+    path: A dotted config path, e.g. ``'optimizer.b2'``.
+    values: Its swept values.
+    static: Further paths that must stay Python values (an optimizer option that selects
+      code, such as optax's ``nesterov``).
+
+  Returns:
+    True for numbers and booleans of ``seed``, ``model.l2`` and the optimizer's
+    hyperparameters, unless ``path`` is in ``static``.
+  """
   numeric = all(isinstance(v, bool | int | float) for v in values)
-  if not numeric:
+  if not numeric or path in static:
     return False
   if path in ('seed', 'model.l2'):
     return True
   section, _, key = path.partition('.')
-  return section == 'optimizer' and key not in _STRUCTURAL_OPTIMIZER_KEYS
+  return section == 'optimizer' and key not in STRUCTURAL_OPTIMIZER_KEYS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,23 +55,26 @@ class Program:
 
   @property
   def label(self) -> str:
-    return ', '.join(f'{k}={v}' for k, v in self.structural.items()) or 'run'
+    """For display only: 'optimizer.name=adam, model.dropout=True' (or 'run')."""
+    return label(self.structural)
 
   @property
   def swept(self) -> tuple[str, ...]:
+    """The vmapped paths of this program's grid."""
     return tuple(self.points[0]) if self.points else ()
 
   @property
   def grid_indices(self) -> range:
+    """Global grid indices of this program's points."""
     return range(self.first_grid_index, self.first_grid_index + len(self.points))
 
 
-def parse_label(label: str) -> dict[str, str]:
-  """:attr:`Program.label` back to its structural keys, values as text: 'run' -> {}."""
-  return dict(p.split('=', 1) for p in label.split(', ') if '=' in p)
+def label(values: Mapping[str, Any]) -> str:
+  """A display label of a point's values: 'optimizer.name=adam, model.dropout=True'."""
+  return ', '.join(f'{k}={v}' for k, v in values.items()) or 'run'
 
 
-def expand(sweep: Mapping[str, Sequence[Any]]) -> list[Program]:
+def expand(sweep: Mapping[str, Sequence[Any]], static: Collection[str] = ()) -> list[Program]:
   """Splits the Cartesian product of ``sweep`` into programs (structural) × grid (vmapped).
 
   Examples:
@@ -70,13 +87,15 @@ def expand(sweep: Mapping[str, Sequence[Any]]) -> list[Program]:
                                  {'optimizer.learning_rate': 0.01}])]
 
   Args:
-    sweep: dotted path -> list of values (an empty mapping is a single run).
+    sweep: Dotted path -> list of values (an empty mapping is a single run).
+    static: Paths that are structural whatever their values (see :func:`is_vmappable`).
 
   Returns:
     The programs, in order; grid indices count across them.
   """
-  structural = {k: list(v) for k, v in sweep.items() if not is_vmappable(k, v)}
-  vmapped = {k: list(v) for k, v in sweep.items() if is_vmappable(k, v)}
+  vmappable = {k: is_vmappable(k, v, static) for k, v in sweep.items()}
+  structural = {k: list(v) for k, v in sweep.items() if not vmappable[k]}
+  vmapped = {k: list(v) for k, v in sweep.items() if vmappable[k]}
   grid = [dict(zip(vmapped, combo, strict=True)) for combo in itertools.product(*vmapped.values())]
   programs = []
   for i, combo in enumerate(itertools.product(*structural.values())):
@@ -97,13 +116,9 @@ def set_path(node: Any, path: str, value: Any) -> None:
     node[leaf] = value
 
 
-def flatten(tree: Mapping[str, Any], prefix: str = '') -> dict[str, Any]:
-  """Nested mappings (e.g. ``ConfigDict.to_dict()``) to ``{'a.b': value}``."""
-  out = {}
-  for key, value in tree.items():
-    path = f'{prefix}.{key}' if prefix else str(key)
-    if isinstance(value, Mapping):
-      out.update(flatten(value, path))
-    else:
-      out[path] = value
-  return out
+def flatten(tree: Mapping[str, Any]) -> dict[str, Any]:
+  """Nested mappings (e.g. ``ConfigDict.to_dict()``) to ``{'a.b': value}``.
+
+  Empty sections are dropped (``{'sweep': {}}`` flattens to ``{}``).
+  """
+  return traverse_util.flatten_dict(dict(tree), sep='.')

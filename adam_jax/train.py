@@ -57,8 +57,11 @@ def available_memory_bytes(device: Any) -> int:
 
 
 def chunks(num_points: int, chunk_size: int) -> list[np.ndarray]:
-  """Indices of the grid points of each chunk; the last is padded with its last point so
-  that every chunk has the same shape (one compiled program), duplicates dropped later."""
+  """Indices of the grid points of each chunk.
+
+  The last is padded with its last point so that every chunk has the same shape (one
+  compiled program); the duplicates are dropped later.
+  """
   out = []
   for start in range(0, num_points, chunk_size):
     idx = np.arange(start, min(start + chunk_size, num_points))
@@ -122,14 +125,17 @@ class Task:
 
   @property
   def metric_names(self) -> tuple[str, ...]:
+    """The per-example metrics of the task: loss, and accuracy for a classifier."""
     return ('loss', 'accuracy') if self.kind == 'classifier' else ('loss',)
 
   def inputs(self, x: jax.Array) -> jax.Array:
+    """The model's input for a batch ``x`` (a bag of words densified on the device)."""
     if self.input_kind == 'bag_of_words':
       return data_lib.bag_of_words_dense(x, self.vocab_size)
     return x
 
   def init(self, key: jax.Array, x: jax.Array) -> Any:
+    """The model's initial parameters for inputs shaped like ``x``."""
     init_key, sample_key = jax.random.split(key)
     rngs = {'params': init_key, 'dropout': sample_key, 'latent': sample_key}
     return self.model.init(rngs, self.inputs(x), train=False)['params']
@@ -256,6 +262,7 @@ class GridTrainer:
 
   @property
   def seed_swept(self) -> bool:
+    """Whether the grid varies the seed (then each point has its own data order)."""
     return 'seed' in self.swept
 
   def _over_grid(self, fn, in_axes: tuple):

@@ -21,6 +21,4 @@ def get_config(arg: str | None = None):
   common.sweep(config, 'optimizer.name', ['adam', 'adagrad', 'nesterov'])
   common.sweep(config, 'model.dropout', [True, False])
   common.sweep(config, 'optimizer.learning_rate', [1e-4, 1e-3, 1e-2])
-  if 'smoke' in args:
-    common.apply_smoke(config)
-  return config
+  return common.finish(config, args)

@@ -8,8 +8,30 @@ line overrides any field (``--config.optimizer.learning_rate=3e-4``), and
 from __future__ import annotations
 
 import ml_collections
+from ml_collections import config_dict
 
 from adam_jax import sweep as sweep_lib
+
+# Every other hyperparameter of a registered optimizer (adam_jax.get_optimizer), unset:
+# None leaves the optimizer's own default. Set one (or sweep it) on any config; validation
+# checks that an optimizer of the run takes it. Not here: `mask` and `weight_decay_mask`,
+# which are functions of the parameter tree (use the library for those).
+OPTIMIZER_OPTIONS = {
+  'eps_root': float,  # adam: ε inside the square root
+  'b1_decay': float,  # adam: λ of β1,t = β1·λ^(t−1) (§4)
+  'bias_correction': bool,  # adam, adamax (§6.4's ablation); rmsprop (optax's option)
+  'variant': str,  # amsgrad: 'paper', 'optax' or 'torch'
+  'weight_decay': float,  # adamw (decoupled), adadelta
+  'momentum': float,  # momentum, nesterov, sgd, rmsprop
+  'nesterov': bool,  # sgd, rmsprop (optax takes it as a Python bool: swept by program)
+  'accumulator_dtype': str,  # sgd: dtype name of the momentum, e.g. 'bfloat16'
+  'initial_accumulator_value': float,  # adagrad
+  'decay': float,  # rmsprop
+  'initial_scale': float,  # rmsprop
+  'eps_in_sqrt': bool,  # rmsprop
+  'centered': bool,  # rmsprop
+  'rho': float,  # adadelta
+}
 
 
 def base() -> ml_collections.ConfigDict:
@@ -39,6 +61,8 @@ def base() -> ml_collections.ConfigDict:
   config.optimizer.b1 = 0.9
   config.optimizer.b2 = 0.999
   config.optimizer.eps = 1e-8
+  for key, kind in OPTIMIZER_OPTIONS.items():
+    config.optimizer[key] = config_dict.placeholder(kind)
 
   config.eval = ml_collections.ConfigDict()
   config.eval.batch_size = 1000
@@ -72,9 +96,47 @@ def sweep(config: ml_collections.ConfigDict, path: str, values: list) -> None:
   sweep_lib.set_path(config.sweep, path, tuple(values))
 
 
-def parse_args(arg: str | None) -> set[str]:
-  """`get_config('smoke,dropout')` -> {'smoke', 'dropout'}."""
-  return {a.strip() for a in (arg or '').split(',') if a.strip()}
+# Arguments every config takes (`--config=configs/NAME.py:fmnist,smoke`).
+COMMON_ARGS = {
+  'fmnist': 'Fashion-MNIST instead of MNIST (the real data an offline machine has)',
+  'quick': 'the reduced recipe of `make reproduce-quick` (fewer epochs and grid points)',
+  'smoke': 'a few steps on synthetic data of the real shapes (offline, seconds)',
+}
+
+
+def parse_args(
+  arg: str | None,
+  known: dict[str, str] | None = None,
+  common: tuple[str, ...] = tuple(COMMON_ARGS),
+) -> set[str]:
+  """`get_config('smoke,dropout')` -> {'smoke', 'dropout'}.
+
+  Args:
+    arg: The text after the colon of ``--config=configs/NAME.py:ARGS``.
+    known: The config's own arguments and what each does.
+    common: The arguments of :data:`COMMON_ARGS` the config also takes.
+
+  Raises:
+    ValueError: For an argument the config does not know, listing those it does.
+  """
+  args = {a.strip() for a in (arg or '').split(',') if a.strip()}
+  allowed = {**(known or {}), **{k: COMMON_ARGS[k] for k in common}}
+  unknown = sorted(args - set(allowed))
+  if unknown:
+    raise ValueError(
+      f'unknown config argument {", ".join(unknown)}; this config takes: '
+      + '; '.join(f'{k} ({v})' for k, v in allowed.items())
+    )
+  return args
+
+
+def finish(config: ml_collections.ConfigDict, args: set[str]) -> ml_collections.ConfigDict:
+  """Applies the common arguments ``fmnist`` and ``smoke`` (after the config's own)."""
+  if 'fmnist' in args:
+    config.dataset.name = 'fashion_mnist'
+  if 'smoke' in args:
+    apply_smoke(config)
+  return config
 
 
 def apply_smoke(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:

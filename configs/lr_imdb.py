@@ -23,6 +23,4 @@ def get_config(arg: str | None = None):
   config.optimizer.schedule = 'inverse_sqrt'
   common.sweep(config, 'optimizer.name', ['adam', 'nesterov', 'adagrad'])
   common.sweep(config, 'optimizer.learning_rate', [0.003, 0.01, 0.03, 0.1, 0.3, 1.0])
-  if 'smoke' in args:
-    common.apply_smoke(config)
-  return config
+  return common.finish(config, args)

@@ -6,14 +6,18 @@ and the average regret R_t/t. `num_epochs` × `batch_size` steps (batch_size = s
 "epoch", so the same keys as every config apply).
 
   python -m experiments.run --config=configs/reddi.py
+  python -m experiments.run --config=configs/reddi.py:long   # the report's 2·10⁷ steps
   python -m experiments.run --config=configs/reddi.py:smoke
 """
 
 from configs import common
 
+COMMON_ARGS = ('quick', 'smoke')  # no dataset to swap
+ARGS = {'long': '2·10⁷ steps (the report: AMSGrad needs ~10⁷ to reach −1 when stochastic)'}
+
 
 def get_config(arg: str | None = None):
-  args = common.parse_args(arg)
+  args = common.parse_args(arg, ARGS, COMMON_ARGS)
   config = common.base()
   config.experiment = 'reddi'
   config.num_epochs = 20
@@ -27,6 +31,10 @@ def get_config(arg: str | None = None):
   config.plot = 'reddi'
   common.sweep(config, 'optimizer.name', ['adam', 'amsgrad'])
   common.sweep(config, 'dataset.name', ['reddi_online', 'reddi_stochastic'])
+  if 'long' in args:
+    config.num_epochs = 2000
+  if 'quick' in args:
+    config.num_epochs = 200
   if 'smoke' in args:
     config.num_epochs = 2
     config.batch_size = 500

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any
 
 import matplotlib
 
@@ -12,62 +11,64 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402 (after choosing the backend)
 import numpy as np  # noqa: E402
 
-from adam_jax import sweep  # noqa: E402
+from experiments.rundir import Point, Run  # noqa: E402
 
 
-def plot_run(config, results, summary: dict[str, Any], workdir: str) -> list[str]:
-  """Draws the plots of ``config.plot`` into ``workdir``; returns their paths."""
-  paths = [plot_curves(results, summary, os.path.join(workdir, 'curves.png'))]
-  if config.plot == 'figure4':
-    paths.append(plot_figure4(results, os.path.join(workdir, 'figure4.png')))
+def plot_run(run: Run) -> list[str]:
+  """Draws the plots of the run's ``plot`` config key into its workdir; returns their paths."""
+  kind = run.config.get('plot', 'curves')
+  if kind == 'reddi':
+    return [plot_reddi(run, os.path.join(run.workdir, 'reddi.png'))]
+  paths = [plot_curves(run, os.path.join(run.workdir, 'curves.png'))]
+  if kind == 'figure4':
+    paths.append(plot_figure4(run, os.path.join(run.workdir, 'figure4.png')))
   return paths
 
 
-def _series(result, split: str, metric: str) -> tuple[np.ndarray, np.ndarray]:
-  rows = [r for r in result.history if r['split'] == split and metric in r]
-  return np.array([r['epoch'] for r in rows]), np.array([r[metric] for r in rows], float)
+def _series(run: Run, point: Point, split: str, metric: str) -> tuple[np.ndarray, np.ndarray]:
+  series = run.series(point.grid_index, split, metric)
+  return np.array(list(series)), np.array(list(series.values()), float)
 
 
-def _short(path: str) -> str:
-  return path.split('.')[-1].replace('learning_rate', 'α')
+def _legend(point: Point) -> str:
+  """'adam, dropout=True (α=0.01)': the program's choices, then the grid point's values."""
 
+  def short(path: str) -> str:
+    return path.split('.')[-1].replace('learning_rate', 'α')
 
-def _label(result) -> str:
-  program = (
-    ', '.join(
-      f'{_short(k)}={v}' if k.split('.')[-1] != 'name' else str(v)
-      for k, v in sweep.parse_label(result.program).items()
-    )
-    or result.program
+  program = ', '.join(
+    str(v) if k.endswith('.name') else f'{short(k)}={v}' for k, v in point.structural.items()
   )
-  swept = ', '.join(f'{_short(k)}={v:g}' for k, v in result.hparams.items())
-  return f'{program} ({swept})' if swept else program
+  swept = ', '.join(f'{short(k)}={v:g}' for k, v in point.hparams.items())
+  if program and swept:
+    return f'{program} ({swept})'
+  return program or swept or 'run'
 
 
-def plot_curves(results, summary: dict[str, Any], path: str) -> str:
+def plot_curves(run: Run, path: str) -> str:
   """Training cost (log scale) and test accuracy per epoch, as Figures 1-3 of the paper.
 
   Each program (optimizer, model, dropout, ...) gets one colour; its best grid point
   (chosen on the validation split) is drawn bold and labelled, the others thin.
   """
-  has_accuracy = any('accuracy' in r for res in results for r in res.history)
+  has_accuracy = any('accuracy' in r for r in run.records)
   panels = [('train', 'loss', 'training cost (mean minibatch loss)')]
   if has_accuracy:
     panels.append(('test', 'accuracy', 'test accuracy'))
-  elif any(r['split'] == 'test' for res in results for r in res.history):
+  elif any(r['split'] == 'test' for r in run.records):
     panels.append(('test', 'loss', 'test loss'))
   fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4.5), squeeze=False)
-  best = set(summary['best_per_program'].values())
-  programs = list(dict.fromkeys(r.program for r in results))
+  best = {p.grid_index for p in run.best_per_program()}
+  programs = list(dict.fromkeys(p.program for p in run.points))
   colors = plt.get_cmap('tab10')
   for ax, (split, metric, title) in zip(axes[0], panels, strict=True):
-    for result in results:
-      x, y = _series(result, split, metric)
+    for point in run.points:
+      x, y = _series(run, point, split, metric)
       if not len(x):
         continue
-      color = colors(programs.index(result.program) % 10)
-      if result.grid_index in best:
-        ax.plot(x, y, color=color, lw=2.2, label=_label(result), marker='o', ms=3)
+      color = colors(programs.index(point.program) % 10)
+      if point.grid_index in best:
+        ax.plot(x, y, color=color, lw=2.2, label=_legend(point), marker='o', ms=3)
       else:
         ax.plot(x, y, color=color, lw=0.7, alpha=0.35)
     ax.set_xlabel('epochs (passes over the training set)')
@@ -76,48 +77,44 @@ def plot_curves(results, summary: dict[str, Any], path: str) -> str:
       ax.set_yscale('log')
     ax.grid(alpha=0.3)
   axes[0][0].legend(fontsize=7, loc='upper right')
-  fig.suptitle(f'best of each program by {summary["selected_by"]} (bold); other grid points thin')
+  fig.suptitle(
+    f'best of each program by {run.summary["selected_by"]} (bold); other grid points thin'
+  )
   fig.tight_layout()
   fig.savefig(path, dpi=120)
   plt.close(fig)
   return path
 
 
-def figure4_table(results, epoch: int) -> dict[tuple, float]:
+def figure4_table(run: Run, epoch: int) -> dict[tuple, float]:
   """{(b1, b2, bias_correction, lr): training loss at ``epoch``} (inf where diverged)."""
   table = {}
-  for r in results:
-    hp = r.hparams
-    x, y = _series(r, 'train', 'loss')
-    if epoch not in x:
+  for p in run.points:
+    series = run.series(p.grid_index, 'train', 'loss')
+    if epoch not in series:
       continue
-    value = y[list(x).index(epoch)]
-    diverged = r.diverged_step is not None or not math.isfinite(value)
-    key = (
-      hp.get('optimizer.b1'),
-      hp.get('optimizer.b2'),
-      hp.get('optimizer.bias_correction'),
-      hp.get('optimizer.learning_rate'),
-    )
+    value = series[epoch]
+    diverged = p.diverged_step is not None or not math.isfinite(value)
+    key = tuple(p.get(f'optimizer.{k}') for k in ('b1', 'b2', 'bias_correction', 'learning_rate'))
     table[key] = math.inf if diverged else value
   return table
 
 
-def plot_figure4(results, path: str) -> str:
+def plot_figure4(run: Run, path: str) -> str:
   """Figure 4 of the paper: loss against log10 α, one panel per β2, bias correction or not.
 
   Rows: after 10 and after 100 epochs (those the run reached; else its last epoch).
   Red: with bias correction; green: without; solid β1 = 0, dashed β1 = 0.9. Diverged
   points (non-finite loss) are drawn as crosses at the top of the panel.
   """
-  epochs_run = sorted({r['epoch'] for res in results for r in res.history})
+  epochs_run = sorted({r['epoch'] for r in run.records})
   rows = [e for e in (10, 100) if e in epochs_run] or epochs_run[-1:]
-  b2s = sorted({r.hparams.get('optimizer.b2') for r in results}, key=lambda v: (v is None, v))
+  b2s = sorted({p.get('optimizer.b2') for p in run.points}, key=lambda v: (v is None, v))
   fig, axes = plt.subplots(
     len(rows), len(b2s), figsize=(4.2 * len(b2s), 3.6 * len(rows)), squeeze=False
   )
   for row, epoch in enumerate(rows):
-    table = figure4_table(results, epoch)
+    table = figure4_table(run, epoch)
     finite = [v for v in table.values() if math.isfinite(v)]
     top = float(np.percentile(finite, 90)) * 1.3 if finite else 1.0
     bottom = min(finite) * 0.95 if finite else 0.0
@@ -175,6 +172,33 @@ def plot_panels(
     ax.set(title=title, xlabel='epochs', ylabel=ylabel)
     ax.grid(alpha=0.3, which='both')
     ax.legend(fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+  plt.close(fig)
+  return path
+
+
+def plot_reddi(run: Run, path: str) -> str:
+  """Reddi et al. Figure 1: x_t (left) and average regret R_t/t (right), log-x."""
+  curves = run.arrays('reddi_curves.npz')
+  fig, (ax_x, ax_r) = plt.subplots(1, 2, figsize=(12, 4.5))
+  for point in run.points:
+    if f'x_{point.grid_index}' not in curves:
+      continue
+    t, x, regret = (
+      curves['t'],
+      curves[f'x_{point.grid_index}'],
+      curves[f'regret_{point.grid_index}'],
+    )
+    style = '--' if 'stochastic' in str(point.get('dataset.name')) else '-'
+    short = ', '.join(str(v).replace('reddi_', '') for v in point.structural.values()) or 'run'
+    ax_x.plot(t, x, style, label=short, lw=1)
+    ax_r.plot(t, regret, style, label=short, lw=1)
+  ax_x.set(xscale='log', xlabel='t', ylabel='x_t', title='iterate (optimum x = −1)')
+  ax_r.set(xscale='log', yscale='log', xlabel='t', ylabel='R_t / t', title='average regret')
+  for ax in (ax_x, ax_r):
+    ax.grid(alpha=0.3)
+  ax_x.legend(fontsize=7)
   fig.tight_layout()
   fig.savefig(path, dpi=120)
   plt.close(fig)

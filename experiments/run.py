@@ -11,9 +11,12 @@ config or usage, 1 a failure at run time.
 from __future__ import annotations
 
 import ast
+import importlib.resources
 import logging as logging_std
 import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from absl import app, flags, logging
 from ml_collections import config_flags
@@ -31,6 +34,11 @@ _SWEEP = flags.DEFINE_multi_string(
 )
 _FRESH = flags.DEFINE_bool(
   'fresh', False, 'Discard what --workdir holds (a run of this or another config) and start over.'
+)
+_DRY_RUN = flags.DEFINE_bool(
+  'dry_run',
+  False,
+  'Check the config and list its programs and grid points; train and write nothing.',
 )
 _DISTRIBUTED = flags.DEFINE_bool(
   'distributed',
@@ -75,11 +83,13 @@ class _QuietLibraries(logging_std.Filter):
 
 
 def main(argv: list[str]) -> int:
+  """Checks the config, runs its experiment kind, then prints the table and draws the plots."""
   if len(argv) > 1:
     return _usage_error(f'unexpected arguments: {" ".join(argv[1:])}')
   logging.get_absl_handler().addFilter(_QuietLibraries())
-  from adam_jax import data as data_lib  # noqa: PLC0415 (after flags parse: fast --help)
-  from experiments import outputs, runner, validate  # noqa: PLC0415
+  # After flags parse, so that --help and a usage error stay fast.
+  from adam_jax import data as data_lib  # noqa: PLC0415
+  from experiments import programs, rundir, signals, validate  # noqa: PLC0415
 
   if _DISTRIBUTED.value:
     import jax  # noqa: PLC0415
@@ -92,30 +102,110 @@ def main(argv: list[str]) -> int:
     lines = [line.strip() for line in str(e).splitlines() if line.strip()]
     return _usage_error(f'cannot load --config: {lines[-1] if lines else e}')
   try:
+    overrides = apply_command_line(config, config_flags.get_override_values(flags.FLAGS['config']))
     for text in _SWEEP.value:
       path, values = parse_sweep_flag(text)
-      sweep_lib.set_path(config.sweep, path, values)
+      try:
+        sweep_lib.set_path(config.sweep, path, values)
+      except (TypeError, ValueError, AttributeError, KeyError):
+        raise app.UsageError(f'--sweep={text}: {path} is not a field of the config') from None
     devices = None
     if config.mesh.grid * config.mesh.data > 1:
       import jax  # noqa: PLC0415
 
       devices = jax.device_count()
-    validate.validate(config, device_count=devices)
+    validate.validate(config, device_count=devices, overrides=overrides)
+    for note in filter(None, overrides.values()):
+      logging.info(note)
+    if _DRY_RUN.value:
+      return _dry_run(config, programs.expand(config))
     workdir = _WORKDIR.value or default_workdir(flags.FLAGS['config'].config_filename)
-    validate.check_workdir(workdir)
+    _check_workdir(workdir)
   except (validate.ConfigError, app.UsageError) as e:
     return _usage_error(str(e))
+  from experiments import console, plots  # noqa: PLC0415 (matplotlib: only for a real run)
+
   try:
-    runner.run(config, workdir, fresh=_FRESH.value)
-  except outputs.WorkdirMismatch as e:
+    experiment_kind(config.experiment)(config, workdir, fresh=_FRESH.value)
+  except rundir.WorkdirMismatch as e:
     return _usage_error(str(e))
-  except runner.Interrupted as e:
+  except signals.Interrupted as e:
     print(f'stopped: {e}', file=sys.stderr)
     return e.exit_code
-  except (runner.RunError, data_lib.DatasetUnavailableError) as e:
+  except (programs.RunError, data_lib.DatasetUnavailableError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 1
+  run = rundir.Run.load(workdir)
+  print(console.table(run), flush=True)
+  for path in plots.plot_run(run):
+    logging.info('plot: %s', path)
+  logging.info('workdir: %s', workdir)
   return 0
+
+
+def experiment_kind(name: str) -> Callable[..., dict[str, Any]]:
+  """The run function of ``config.experiment``: ``run(config, workdir, fresh) -> summary``.
+
+  'train' trains a grid of a model on a dataset (:mod:`experiments.grid`); 'reddi' runs
+  Reddi et al.'s online problem (:mod:`experiments.reddi`). A new kind is one module with
+  such a function, listed here and in ``validate.EXPERIMENTS``.
+  """
+  from experiments import grid, reddi  # noqa: PLC0415 (after flags parse: fast --help)
+
+  return {'train': grid.run, 'reddi': reddi.run}[name]
+
+
+def apply_command_line(config, given: dict[str, Any]) -> dict[str, str]:
+  """Makes the values given on the command line win over the config's sweeps.
+
+  A value given for a path that the config sweeps replaces that sweep by itself alone (a
+  one-point sweep: the point still records the value).
+
+  Args:
+    config: The config, with the command-line values already set (config_flags does that).
+    given: ``config_flags.get_override_values(...)``: path -> value given.
+
+  Returns:
+    Each path given outside ``sweep`` (validation checks them against the optimizer), with
+    what became of it: '' or a note for the log that it replaced a sweep.
+  """
+  swept = sweep_lib.flatten(config.sweep.to_dict())
+  notes = {}
+  for path in (p for p in given if not p.startswith('sweep.')):
+    notes[path] = ''
+    if path in swept:
+      value = given[path]
+      sweep_lib.set_path(config.sweep, path, (value,))
+      notes[path] = f'--config.{path}={value!r} replaces the sweep over {path} {swept[path]}'
+  return notes
+
+
+def _dry_run(config, program_list) -> int:
+  """--dry_run: what the run would train, one line per program."""
+  total = sum(len(p.points) for p in program_list)
+  print(
+    f'{config.experiment}: {len(program_list)} program(s), {total} grid point(s), '
+    f'{config.num_epochs} epoch(s) each; nothing trained'
+  )
+  for p in program_list:
+    swept = ', '.join(p.swept) or 'no swept values'
+    print(f'  program {p.index + 1}: {p.label}: {len(p.points)} point(s) over {swept}')
+  return 0
+
+
+def _check_workdir(workdir: str) -> None:
+  """Creates ``workdir`` if needed and proves it writable (a usage error if not).
+
+  Called only once the config is valid, so an invalid config writes nothing.
+  """
+  probe = os.path.join(workdir, '.write_probe')
+  try:
+    os.makedirs(workdir, exist_ok=True)
+    with open(probe, 'w') as f:
+      f.write('ok')
+    os.remove(probe)
+  except OSError as e:
+    raise app.UsageError(f'--workdir {workdir}: cannot be written ({e.strerror or e})') from None
 
 
 def _usage_error(message: str) -> int:
@@ -123,8 +213,23 @@ def _usage_error(message: str) -> int:
   return 2
 
 
+def _installed_config(arg: str) -> str:
+  """``--config=configs/X.py[:args]`` from the installed package, if not found here.
+
+  So a non-editable install runs every config from any directory.
+  """
+  if not arg.startswith('--config=configs/'):
+    return arg
+  path, sep, rest = arg[len('--config=') :].partition(':')
+  if os.path.exists(path):
+    return arg
+  packaged = importlib.resources.files('configs').joinpath(path[len('configs/') :])
+  return f'--config={packaged}{sep}{rest}' if packaged.is_file() else arg
+
+
 def parse_flags(argv: list[str]) -> list[str]:
-  """absl's flag parsing, but a bad flag or config file is one line on stderr and exit 2."""
+  """Absl's flag parsing, but a bad flag or config file is one line on stderr and exit 2."""
+  argv = [_installed_config(a) for a in argv]
   try:
     rest = flags.FLAGS(argv)
   except AttributeError as e:  # an override of a field the config does not have
@@ -133,8 +238,14 @@ def parse_flags(argv: list[str]) -> list[str]:
     print(f'error: unknown config field in {culprit}', file=sys.stderr)
     sys.exit(2)
   except (flags.Error, ValueError, TypeError, KeyError) as e:
-    message = str(e).splitlines()[0] if str(e) else type(e).__name__
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    message = lines[0] if lines else type(e).__name__
+    if 'Error whilst parsing config file' in message and len(lines) > 1:
+      message = f'cannot load {message.split(":")[0].split("=", 1)[-1]}: {lines[-1]}'
     print(f'error: {message}', file=sys.stderr)
+    sys.exit(2)
+  except Exception as e:  # noqa: BLE001 (a config file that raises while loading: usage)
+    print(f'error: cannot load --config: {type(e).__name__}: {e}', file=sys.stderr)
     sys.exit(2)
   if flags.FLAGS['config'].value is None:
     print('error: --config is required, e.g. --config=configs/lr_mnist.py', file=sys.stderr)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import ml_collections
+from absl import logging
 
 from adam_jax import data as data_lib
 from adam_jax import models as models_lib
@@ -100,7 +100,12 @@ OPTIMIZER_CHECKS: dict[str, Check] = {
   'initial_accumulator_value': NON_NEGATIVE,
   'centered': _boolean,
   'nesterov': _boolean,
+  'eps_in_sqrt': _boolean,
+  'initial_scale': NON_NEGATIVE,
+  'accumulator_dtype': _one_of(('float32', 'bfloat16', 'float16', 'float64')),
 }
+# Optimizer fields that must be set; any other may be None (the optimizer's own default).
+_REQUIRED_OPTIMIZER = ('name', 'schedule', 'learning_rate')
 
 MODEL_CHECKS: dict[str, Check] = {
   'dropout': _boolean,
@@ -144,7 +149,7 @@ FIELD_CHECKS: dict[str, Check] = {
 
 
 def _allowed_optimizer_keys() -> set[str]:
-  return {k for name in OPTIMIZERS for k in optimizer_hparams(name)} | {'name', 'schedule'}
+  return set(common.base().optimizer.keys())
 
 
 def _allowed_model_keys() -> set[str]:
@@ -161,6 +166,8 @@ def check_field(path: str, value: Any) -> None:
   if section == 'model' and key not in _allowed_model_keys():
     valid = ', '.join(sorted(_allowed_model_keys()))
     raise ConfigError(f'config.{path}: unknown model field; valid fields: {valid}')
+  if section == 'optimizer' and value is None and key not in _REQUIRED_OPTIMIZER:
+    return  # unset: the optimizer's own default
   check = FIELD_CHECKS.get(path)
   if check is None:
     valid = ', '.join(sorted(k for k in FIELD_CHECKS if '.' not in k or k.startswith('dataset')))
@@ -170,8 +177,19 @@ def check_field(path: str, value: Any) -> None:
     raise ConfigError(f'config.{path} = {value!r}: must be {allowed}')
 
 
-def validate(config: ml_collections.ConfigDict, device_count: int | None = None) -> None:
-  """Checks every field of ``config`` and its sweep; raises ConfigError on the first problem."""
+def validate(
+  config: ml_collections.ConfigDict,
+  device_count: int | None = None,
+  overrides: Collection[str] = (),
+) -> None:
+  """Checks every field of ``config`` and its sweep; raises ConfigError on the first problem.
+
+  Args:
+    config: The resolved config (command-line values and ``--sweep`` applied).
+    device_count: Devices available, to check ``mesh`` against (None: not checked).
+    overrides: Paths given on the command line: an optimizer field among them must be
+      taken by an optimizer of the run.
+  """
   flat = sweep_lib.flatten(config.to_dict())
   sweep = {k[len('sweep.') :]: v for k, v in flat.items() if k.startswith('sweep.')}
   fields = {k: v for k, v in flat.items() if not k.startswith('sweep.') and k != 'sweep'}
@@ -187,12 +205,30 @@ def validate(config: ml_collections.ConfigDict, device_count: int | None = None)
       raise ConfigError(f'config.sweep.{path} = {values!r}: must be a non-empty tuple of values')
     if path.startswith('sweep') or path not in FIELD_CHECKS and path not in fields:
       raise ConfigError(f'config.sweep.{path}: not a config field; sweep keys mirror the config')
+    if not _sweepable(config.experiment, path):
+      allowed = ', '.join(SWEEPABLE[config.experiment])
+      raise ConfigError(
+        f'config.sweep.{path}: not sweepable in a {config.experiment!r} experiment '
+        f'(sweepable: {allowed})'
+      )
     for value in values:
       try:
         check_field(path, value)
       except ConfigError as e:
         raise ConfigError(f'in config.sweep.{path}: {e}') from None
   _check_combinations(config, fields, sweep, device_count)
+  _check_optimizer_fields(fields, sweep, overrides)
+
+
+# What a sweep may vary, by experiment kind: a section ('model.') or a field.
+SWEEPABLE = {
+  'train': ('seed', 'batch_size', 'dataset.', 'model.', 'optimizer.'),
+  'reddi': ('seed', 'dataset.name', 'optimizer.'),
+}
+
+
+def _sweepable(experiment: str, path: str) -> bool:
+  return any(path == s or (s.endswith('.') and path.startswith(s)) for s in SWEEPABLE[experiment])
 
 
 def _values(fields, sweep, path):
@@ -206,13 +242,13 @@ def _check_combinations(config, fields, sweep, device_count) -> None:
     bad = [d for d in datasets if d not in REDDI_PROBLEMS]
     if bad:
       raise ConfigError(f'config.dataset.name = {bad[0]!r}: reddi needs one of {REDDI_PROBLEMS}')
-    return
-  bad = [d for d in datasets if d in REDDI_PROBLEMS]
-  if bad:
-    raise ConfigError(f'config.dataset.name = {bad[0]!r}: only for experiment=reddi')
-  for name in _values(fields, sweep, 'model.name'):
-    if name == 'linear':
-      raise ConfigError("config.model.name = 'linear': only for experiment=reddi")
+  else:
+    bad = [d for d in datasets if d in REDDI_PROBLEMS]
+    if bad:
+      raise ConfigError(f'config.dataset.name = {bad[0]!r}: only for experiment=reddi')
+    for name in _values(fields, sweep, 'model.name'):
+      if name == 'linear':
+        raise ConfigError("config.model.name = 'linear': only for experiment=reddi")
   for name in _values(fields, sweep, 'optimizer.name'):
     accepted = set(optimizer_hparams(name))
     for path in sweep:
@@ -232,16 +268,30 @@ def _check_combinations(config, fields, sweep, device_count) -> None:
     )
 
 
-def check_workdir(workdir: str) -> None:
-  """Creates ``workdir`` if needed and proves it writable; ConfigError if it is not.
+def _check_optimizer_fields(fields, sweep, overrides) -> None:
+  """Checks that each optimizer field given on the command line is taken by the run.
 
-  Called only once the config is valid, so an invalid config writes nothing.
+  A config file's optimizer fields are defaults for the optimizers that take them (β2
+  serves Adam, not SGD, in a config comparing them).
   """
-  probe = os.path.join(workdir, '.write_probe')
-  try:
-    os.makedirs(workdir, exist_ok=True)
-    with open(probe, 'w') as f:
-      f.write('ok')
-    os.remove(probe)
-  except OSError as e:
-    raise ConfigError(f'--workdir {workdir}: cannot be written ({e.strerror or e})') from None
+  names = _values(fields, sweep, 'optimizer.name')
+  for path in overrides:
+    section, _, key = path.partition('.')
+    value = fields.get(path)
+    if section != 'optimizer' or key in _REQUIRED_OPTIMIZER or value is None:
+      continue
+    takers = [n for n in names if key in optimizer_hparams(n)]
+    if not takers:
+      raise ConfigError(
+        f'config.{path} = {value!r}: no optimizer of the run takes {key!r} '
+        f'(optimizer.name: {", ".join(names)}; {names[0]!r} takes: '
+        f'{", ".join(optimizer_hparams(names[0]))})'
+      )
+    if len(takers) < len(names):
+      logging.info(
+        'config.%s = %r applies to %s; %s do not take it',
+        path,
+        value,
+        ', '.join(takers),
+        ', '.join(n for n in names if n not in takers),
+      )

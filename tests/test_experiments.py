@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from adam_jax import data, models, sweep, train
-from experiments import runner
+from experiments import plots, programs, rundir
+from experiments.run import experiment_kind
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = sorted(
@@ -28,6 +29,11 @@ REQUIRED = {'lr_mnist', 'lr_imdb', 'mlp_mnist', 'cnn_cifar', 'vae_mnist', 'perez
 
 def load_config(name: str, arg: str | None = 'smoke'):
   return importlib.import_module(f'configs.{name}').get_config(arg)
+
+
+def run_experiment(config, workdir: str) -> dict:
+  """What `python -m experiments.run` does after validation, in-process."""
+  return experiment_kind(config.experiment)(config, workdir)
 
 
 def read_metrics(workdir: str) -> list[dict]:
@@ -64,14 +70,14 @@ def test_config_has_the_common_keys_and_a_docstring(name):
 @pytest.mark.parametrize('name', CONFIGS)
 def test_smoke_run_of_every_config(name, tmp_path):
   config = load_config(name)
-  summary = runner.run(config, str(tmp_path))
+  summary = run_experiment(config, str(tmp_path))
+  plots.plot_run(rundir.Run.load(str(tmp_path)))
   records = read_metrics(str(tmp_path))
   assert records, 'no metrics written'
   for r in records:
-    assert {'step', 'epoch', 'split', 'loss', 'grid_index', 'hparams'} <= set(r)
+    assert {'step', 'epoch', 'split', 'loss', 'grid_index', 'program', 'hparams'} <= set(r)
     assert r['split'] in ('train', 'validation', 'test')
-  programs = sweep.expand(sweep.flatten(config.sweep.to_dict()))
-  num_points = sum(len(p.points) or 1 for p in programs)
+  num_points = sum(len(p.points) or 1 for p in programs.expand(config))
   assert len(summary['points']) == num_points
   assert {r['grid_index'] for r in records} == set(range(num_points))
   for fname in ('config.json', 'summary.json'):
@@ -118,7 +124,7 @@ def test_real_data_pipeline_under_tfds_mock_data(tmp_path):
   config.dataset.validation_size = 16
   config.sweep.optimizer.name = ('adam',)
   with tfds.testing.mock_data(num_examples=96):
-    summary = runner.run(config, str(tmp_path))
+    summary = run_experiment(config, str(tmp_path))
   assert summary['points'][0]['final']['test']['accuracy'] >= 0.0
   records = read_metrics(str(tmp_path))
   assert records[-1]['step'] == 2 * (80 // config.batch_size)
@@ -172,9 +178,9 @@ def test_sweep_splits_structural_and_vmapped_keys():
 def test_chunked_grid_equals_whole_grid(tmp_path):
   config = load_config('vae_mnist')
   config.num_epochs = 1
-  whole = runner.run(config, str(tmp_path / 'whole'))
+  whole = run_experiment(config, str(tmp_path / 'whole'))
   config.grid_chunk_size = 3  # 16 points: chunks of 3, the last padded
-  chunked = runner.run(config, str(tmp_path / 'chunked'))
+  chunked = run_experiment(config, str(tmp_path / 'chunked'))
   for a, b in zip(whole['points'], chunked['points'], strict=True):
     assert a['hparams'] == b['hparams']
     np.testing.assert_allclose(a['final']['train']['loss'], b['final']['train']['loss'], rtol=1e-5)
@@ -185,7 +191,7 @@ def test_a_diverging_point_does_not_spoil_the_others(tmp_path):
   config = load_config('lr_mnist')
   config.sweep = ml_collections.ConfigDict()
   sweep.set_path(config.sweep, 'optimizer.learning_rate', (0.01, 1e38, 0.03))
-  summary = runner.run(config, str(tmp_path / 'grid'))
+  summary = run_experiment(config, str(tmp_path / 'grid'))
   diverged = [p for p in summary['points'] if p['diverged_step'] is not None]
   assert [p['hparams']['optimizer.learning_rate'] for p in diverged] == [1e38]
   assert diverged[0]['diverged_step'] >= 1
@@ -194,7 +200,7 @@ def test_a_diverging_point_does_not_spoil_the_others(tmp_path):
     single_config = load_config('lr_mnist')
     single_config.sweep = ml_collections.ConfigDict()
     single_config.optimizer.learning_rate = (0.01, 1e38, 0.03)[point]
-    single = runner.run(single_config, str(tmp_path / f'single{point}'))
+    single = run_experiment(single_config, str(tmp_path / f'single{point}'))
     ours = summary['points'][point]['final']['test']['loss']
     np.testing.assert_allclose(ours, single['points'][0]['final']['test']['loss'], rtol=1e-5)
   records = read_metrics(str(tmp_path / 'grid'))
@@ -210,10 +216,8 @@ def test_sweep_flag_on_the_command_line(tmp_path):
   assert proc.returncode == 0, proc.stderr[-3000:]
   summary = json.loads((tmp_path / 'summary.json').read_text())
   assert len(summary['points']) == 2 * 2 * 2  # names x b2 x the config's two learning rates
-  assert {p['program'] for p in summary['points']} == {
-    'optimizer.name=adam',
-    'optimizer.name=amsgrad',
-  }
+  assert {p['structural']['optimizer.name'] for p in summary['points']} == {'adam', 'amsgrad'}
+  assert {p['program'] for p in summary['points']} == {0, 1}
 
 
 MESH_SCRIPT = r"""
@@ -266,9 +270,23 @@ def test_sharded_grid_and_data_parallel_equal_one_device():
   assert 'NamedSharding' in out['data8_sharding']
 
 
-@pytest.mark.parametrize('name', CONFIGS)
-@pytest.mark.parametrize('arg', [None, 'smoke', 'dropout', 'long'])
-def test_every_config_passes_validation(name, arg):
+def _config_args():
+  from configs import common
+
+  for name in CONFIGS:
+    module = importlib.import_module(f'configs.{name}')
+    own = getattr(module, 'ARGS', {})
+    for arg in [None, *own, *getattr(module, 'COMMON_ARGS', common.COMMON_ARGS)]:
+      yield name, arg
+
+
+@pytest.mark.parametrize(('name', 'arg'), list(_config_args()))
+def test_every_config_and_each_of_its_arguments_passes_validation(name, arg):
   from experiments import validate
 
   validate.validate(load_config(name, arg))
+
+
+def test_an_unknown_config_argument_is_refused_with_the_known_ones():
+  with pytest.raises(ValueError, match='unknown config argument bogus.*dropout'):
+    load_config('mlp_mnist', 'bogus')

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import ast
-import functools
-import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -14,37 +12,36 @@ import pytest
 from absl import flags
 from ml_collections import config_flags
 
-from adam_jax import sweep
-from experiments import report, reproduce, validate
+from experiments import programs, reproduce, rundir, select, validate
+from experiments.point import Point
+from experiments.run import apply_command_line
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def screen_summary(best: dict[str, float]) -> dict:
-  """A screening summary in which ``best[opt]`` has the highest validation accuracy."""
-  points = []
-  for i, (opt, lr, accuracy, diverged) in enumerate(
-    [(o, lr, 0.5 + 0.1 * (lr == b), None) for o, b in best.items() for lr in (0.003, 0.01)]
-    + [(o, 0.03, 0.99, 12) for o in best]  # diverged points are never chosen
-  ):
-    points.append(
-      {
-        'grid_index': i,
-        'program': f'model.dropout=True, model.name=perez_cnn, optimizer.name={opt}',
-        'hparams': {'optimizer.learning_rate': lr},
-        'diverged_step': diverged,
-        'final': {'validation': {'accuracy': accuracy, 'loss': 1.0}},
-      }
+def screen_points(best: dict[str, float]) -> list[Point]:
+  """Screening points in which ``best[opt]`` has the highest validation accuracy."""
+  rows = [(o, lr, 0.5 + 0.1 * (lr == b), None) for o, b in best.items() for lr in (0.003, 0.01)]
+  rows += [(o, 0.03, 0.99, 12) for o in best]  # diverged points are never chosen
+  return [
+    Point(
+      i,
+      list(best).index(opt),
+      {'model.dropout': True, 'model.name': 'perez_cnn', 'optimizer.name': opt},
+      {'optimizer.learning_rate': lr},
+      diverged,
+      {'validation': {'accuracy': accuracy, 'loss': 1.0}},
     )
-  return {'points': points, 'best_per_program': {}, 'num_epochs': 2, 'wall_time_s': 1.0}
+    for i, (opt, lr, accuracy, diverged) in enumerate(rows)
+  ]
 
 
 @pytest.fixture(scope='module')
 def runs(tmp_path_factory):
   root = tmp_path_factory.mktemp('runs')
   os.makedirs(root / 'perez_cnn_screen')
-  summary = screen_summary({'adam': 0.01, 'adamax': 0.003})
-  (root / 'perez_cnn_screen' / 'summary.json').write_text(json.dumps(summary))
+  summary = select.summarize(screen_points({'adam': 0.01, 'adamax': 0.003}), 2, 'accuracy', 1.0)
+  rundir.dump_json({'format': rundir.FORMAT, **summary}, root / 'perez_cnn_screen' / 'summary.json')
   return str(root)
 
 
@@ -57,31 +54,31 @@ def parse(argv: list[str]):
   # Overrides (--config.x=...) are found in sys_argv when the flag is defined.
   config_flags.DEFINE_config_file('config', None, flag_values=values, sys_argv=args)
   values(args)
-  return values.config
+  config = values.config
+  apply_command_line(config, config_flags.get_override_values(values['config']))
+  return config
 
 
 def cost(config) -> int:
   """Epochs × grid points: what a run trains."""
-  programs = sweep.expand(sweep.flatten(config.sweep.to_dict()))
-  return config.num_epochs * sum(len(p.points) for p in programs)
+  return config.num_epochs * sum(len(p.points) for p in programs.expand(config))
 
 
 @pytest.mark.parametrize('name', list(reproduce.BY_NAME))
-def test_every_command_is_a_valid_config_and_quick_is_smaller(name, runs):
-  experiment = reproduce.BY_NAME[name]
-  full = parse(reproduce.command(experiment, runs, quick=False))
-  quick = parse(reproduce.command(experiment, runs, quick=True))
+def test_every_step_is_a_config_file_with_arguments_and_quick_is_smaller(name, runs):
+  step = reproduce.BY_NAME[name]
+  argv = reproduce.command(step, runs, quick=False)
+  # The recipe lives in the config: only the α of an earlier step comes as a flag.
+  extra = [a for a in argv[4:] if not a.startswith('--workdir=')]
+  assert extra == (['--config.optimizer.learning_rate=' + extra[0].split('=')[1]] if extra else [])
+  assert bool(extra) == (step.learning_rate_from is not None)
+  full, quick = parse(argv), parse(reproduce.command(step, runs, quick=True))
   validate.validate(full)
   validate.validate(quick)
-  for flag in experiment.quick:  # each quick override wins (a repeated tuple flag appends)
-    key, _, value = flag.partition('=')
-    got = functools.reduce(getattr, key.removeprefix('--config.').split('.'), quick)
-    expected = ast.literal_eval(value)
-    assert (tuple(got) if isinstance(got, tuple | list) else got) == expected, flag
   assert cost(quick) <= cost(full)
   if cost(full) >= 100 and name != 'perez_lr':  # every costly experiment is cut down
     assert cost(quick) < cost(full) / 2
-  if experiment.config.startswith('configs/perez_mnist.py') or name.startswith('fig'):
+  if step.config.startswith('configs/perez_mnist.py') or name.startswith('fig'):
     assert full.dataset.name == 'fashion_mnist'  # the real data this machine has
 
 
@@ -91,21 +88,12 @@ def test_cnn_final_runs_take_the_alpha_the_screen_chose(runs):
   assert adam.sweep.optimizer.learning_rate == (0.01,)
   assert adamax.sweep.optimizer.learning_rate == (0.003,)
   assert adam.sweep.optimizer.name == ('adam',) and adam.num_epochs == 20
+  assert adam.sweep.model.dropout == (True,)
 
 
-def test_a_dependent_experiment_without_its_screen_is_skipped(tmp_path):
+def test_a_dependent_step_without_its_screen_is_skipped(tmp_path):
   status = reproduce.run_one(reproduce.BY_NAME['perez_cnn_adam'], str(tmp_path), False, True)
   assert status['status'] == 'skipped' and 'perez_cnn_screen' in status['why']
-
-
-def test_a_later_flag_replaces_an_earlier_one():
-  merged = reproduce.merge_flags(('--a=(1, 2)', '--b=1'), ('--a=(3,)',), ('--c=2',))
-  assert merged == ['--a=(3,)', '--b=1', '--c=2']
-
-
-def test_shell_join_quotes_what_a_shell_would_split():
-  line = reproduce.shell_join(['python', "--config.sweep.x=('a', 'b')", '--config.y=1e-3'])
-  assert line == "python \"--config.sweep.x=('a', 'b')\" --config.y=1e-3"
 
 
 def test_pipeline_end_to_end_on_synthetic_data(tmp_path):
@@ -121,12 +109,13 @@ def test_pipeline_end_to_end_on_synthetic_data(tmp_path):
   for name in only.split(','):
     assert f'--workdir={tmp_path}/runs/{name}' in text  # its command, with its wall time
   # The CNN trained at the α its screen chose on validation accuracy.
-  screen = report.Run.load(f'{tmp_path}/runs', 'perez_cnn_screen')
-  adam = [p for p in screen.points if p['hp']['optimizer.name'] == 'adam']
-  best = max(adam, key=lambda p: (report.acc(p, 'validation'), -report.loss(p, 'validation')))
-  alpha = best['hp']['optimizer.learning_rate']
-  assert f'"--config.sweep.optimizer.learning_rate=({alpha!r},)"' in text
-  assert '| CNN, Adam, α/√t, 1 epoch |' in text  # the goals table, from the run
+  screen = rundir.Run.load(f'{tmp_path}/runs/perez_cnn_screen')
+  alpha = select.chosen_learning_rate(screen.points, 'adam')
+  assert shlex.quote(f'--config.optimizer.learning_rate={alpha!r}') in text
+  trained = rundir.Run.load(f'{tmp_path}/runs/perez_cnn_adam')
+  assert [p.get('optimizer.learning_rate') for p in trained.points] == [alpha]
+  epochs = trained.num_epochs
+  assert f'| CNN, Adam, α/√t, {epochs} epochs |' in text  # the goals table, from the run
   assert text.lower().count("the paper's finding **") == 3  # Reddi online/stochastic, Figure 4
   assert 'Not run yet.** `python -m experiments.reproduce --only=fig1_lr`' in text
 

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import pytest
 
 from adam_jax import train as train_lib
-from experiments import runner
+from experiments import grid, programs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {**os.environ, 'PYTHONPATH': ROOT, 'ADAM_JAX_OFFLINE': '1'}
@@ -109,8 +109,8 @@ def _single_run_config():
 def test_single_run_stops_at_a_non_finite_loss_keeping_its_checkpoint(tmp_path, monkeypatch):
   _poison_from_epoch(monkeypatch, 1)
   config = _single_run_config()
-  with pytest.raises(runner.RunError) as error:
-    runner.run(config, str(tmp_path))
+  with pytest.raises(programs.RunError) as error:
+    grid.run(config, str(tmp_path))
   steps_per_epoch = 256 // config.batch_size
   message = str(error.value)
   assert f'non-finite at step {steps_per_epoch + 1} (epoch 2)' in message

@@ -1,0 +1,112 @@
+"""What a run shows on the terminal: one progress line per epoch, the results table."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from absl import logging
+
+from experiments import select
+from experiments.rundir import Point, Run
+
+
+def duration(seconds: float) -> str:
+  """'45s', '13m14s', '1h47m09s'."""
+  seconds = int(round(seconds))
+  if seconds >= 3600:
+    return f'{seconds // 3600}h{seconds % 3600 // 60:02d}m{seconds % 60:02d}s'
+  return f'{seconds // 60}m{seconds % 60:02d}s' if seconds >= 60 else f'{seconds}s'
+
+
+class Progress:
+  """One log line per epoch: the best point's loss and accuracy, speed and ETA."""
+
+  def __init__(self, num_epochs: int, examples_per_epoch: int, num_points: int):
+    """Progress of ``num_points`` grid points trained together on ``examples_per_epoch``."""
+    self.num_epochs = num_epochs
+    self.examples = examples_per_epoch * num_points
+    self.times: list[float] = []
+    self._t0 = time.perf_counter()
+
+  def start_epoch(self) -> None:
+    """Starts the clock of one epoch."""
+    self._t0 = time.perf_counter()
+
+  def end_epoch(self, label: str, epoch: int, points: Sequence[Point]) -> None:
+    """Logs one line after ``epoch`` for the chunk ``label`` of ``points``."""
+    elapsed = time.perf_counter() - self._t0
+    self.times.append(elapsed)
+    steady = self.times[1:] or self.times  # the first epoch includes compilation
+    eta = sum(steady) / len(steady) * (self.num_epochs - epoch)
+    best = select.best(points)
+    parts = [label, f'epoch {epoch}/{self.num_epochs}']
+    if best is not None:
+      for split in ('train', 'validation'):
+        if split in best.final:
+          parts.append(f'{split} ' + ' '.join(f'{k} {v:.4f}' for k, v in best.final[split].items()))
+    diverged = sum(p.diverged_step is not None for p in points)
+    if diverged:
+      parts.append(f'{diverged}/{len(points)} diverged')
+    parts.append(f'{self.examples / elapsed:,.0f} ex/s')
+    parts.append(f'ETA {duration(eta)}')
+    logging.info(' | '.join(parts))
+
+
+def table(run: Run, max_rows: int = 40) -> str:
+  """The results table printed when a run ends.
+
+  One row per grid point (the chosen ones only, for a large grid); ``*`` marks the overall
+  choice and ``+`` each program's.
+  """
+  points = run.points
+  keys = list(dict.fromkeys(k for p in points for k in p.values))
+  chosen = {p.grid_index for p in run.best_per_program()}
+  best = run.best
+  short = [k.split('.')[-1] for k in keys]
+  header = ['#', *(s if short.count(s) == 1 else k for s, k in zip(short, keys, strict=True))]
+  header += ['train loss', 'val loss', 'val acc', 'test loss', 'test acc', '']
+  shown = points
+  if len(points) > max_rows:  # large grids: the best of each program and the first rows
+    shown = [p for p in points if p.grid_index in chosen] or points[:max_rows]
+  rows = []
+  for p in shown:
+    mark = '*' if best is not None and p.grid_index == best.grid_index else ''
+    mark += '+' if p.grid_index in chosen else ''
+    if p.diverged_step is not None:
+      mark += f' diverged@{p.diverged_step}'
+    rows.append(
+      [
+        str(p.grid_index),
+        *(_fmt(p.get(k)) for k in keys),
+        _fmt(p.metric('train', 'loss')),
+        _fmt(p.metric('validation', 'loss')),
+        _pct(p.metric('validation', 'accuracy')),
+        _fmt(p.metric('test', 'loss')),
+        _pct(p.metric('test', 'accuracy')),
+        mark,
+      ]
+    )
+  widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+  lines = ['  '.join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in [header, *rows]]
+  lines.insert(1, '-' * len(lines[0]))
+  if len(shown) < len(points):
+    lines.append(f'({len(points) - len(shown)} more grid points in summary.json)')
+  lines.append(
+    f'* best on {run.summary["selected_by"]}; + best of its program; '
+    f'{run.num_epochs} epochs in {duration(run.train_wall_time_s)}'
+  )
+  return '\n'.join(lines)
+
+
+def _fmt(value: Any) -> str:
+  if value is None:
+    return '-'
+  if isinstance(value, float):
+    return '-' if value != value else f'{value:.4g}'
+  return str(value)
+
+
+def _pct(value: float) -> str:
+  return '-' if value != value else f'{100 * value:.2f}%'

@@ -1,0 +1,93 @@
+"""One grid point as a typed record: its choices as real values and what training gave."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from adam_jax import sweep as sweep_lib
+
+SPLITS = ('train', 'validation', 'test')
+METRICS = ('loss', 'accuracy')
+
+
+@dataclasses.dataclass
+class Point:
+  """One grid point: its choices as real values, and what training it gave.
+
+  Attributes:
+    grid_index: Its index across the whole sweep.
+    program: Index of its program (one compiled program per structural choice).
+    structural: The program's choices by dotted path (``{'optimizer.name': 'adam'}``).
+    hparams: Its vmapped values by dotted path (``{'optimizer.learning_rate': 0.01}``).
+    diverged_step: The first step whose training loss was non-finite, or None.
+    final: ``{split: {metric: value}}`` at the last evaluation.
+  """
+
+  grid_index: int
+  program: int
+  structural: dict[str, Any]
+  hparams: dict[str, Any]
+  diverged_step: int | None = None
+  final: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
+
+  @property
+  def values(self) -> dict[str, Any]:
+    """Every swept choice of the point, structural and vmapped."""
+    return {**self.structural, **self.hparams}
+
+  def get(self, path: str, default: Any = None) -> Any:
+    """The point's value of a swept path (``'optimizer.name'``), or ``default``."""
+    return self.values.get(path, default)
+
+  def metric(self, split: str, metric: str) -> float:
+    """The final ``metric`` on ``split``; NaN when it was not measured."""
+    return self.final.get(split, {}).get(metric, math.nan)
+
+  @property
+  def label(self) -> str:
+    """For display only."""
+    return sweep_lib.label(self.values)
+
+  def update(self, record: dict[str, Any]) -> None:
+    """Takes in one evaluation record (later records replace earlier ones in ``final``)."""
+    metrics = {k: record[k] for k in METRICS if k in record}
+    if record['split'] in SPLITS and metrics:
+      self.final[record['split']] = metrics
+    if record.get('diverged_step') is not None and self.diverged_step is None:
+      self.diverged_step = record['diverged_step']
+
+  def record(self, **fields: Any) -> dict[str, Any]:
+    """A metrics.jsonl record of this point."""
+    out = {
+      **fields,
+      'grid_index': self.grid_index,
+      'program': self.program,
+      'structural': self.structural,
+      'hparams': self.hparams,
+    }
+    if self.diverged_step is not None:
+      out['diverged_step'] = self.diverged_step
+    return out
+
+  def to_json(self) -> dict[str, Any]:
+    """The point as summary.json holds it."""
+    return dataclasses.asdict(self)
+
+  @classmethod
+  def from_json(cls, obj: dict[str, Any]) -> Point:
+    """The inverse of :meth:`to_json`."""
+    return cls(**{f.name: obj[f.name] for f in dataclasses.fields(cls) if f.name in obj})
+
+
+def points_from_records(records: Iterable[dict[str, Any]]) -> dict[int, Point]:
+  """The points that ``records`` (metrics.jsonl) describe, keyed by grid index."""
+  points: dict[int, Point] = {}
+  for r in records:
+    gi = r['grid_index']
+    if gi not in points:
+      points[gi] = Point(gi, r['program'], r['structural'], r['hparams'])
+    points[gi].update(r)
+  return points

@@ -1,0 +1,203 @@
+"""What every section of the report shares.
+
+The :class:`Report` it writes into, the reference numbers, and small helpers for tables
+and curves.
+
+Runs are read only through :class:`experiments.rundir.Run`; every choice of a "best" point
+goes through :func:`experiments.select.best`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from adam_jax import sweep as sweep_lib
+from experiments.console import duration
+from experiments.rundir import Point, Run
+
+# Reference numbers (REFERENCE.md): Pérez's MNIST test accuracy, 20 epochs, α/√t.
+PEREZ_MNIST = {
+  ('logistic_regression', None): {'adam': 92.69, 'adamax': 92.38},
+  ('mlp', True): {'adam': 98.43, 'adamax': 98.14},
+  ('mlp', False): {'adam': 98.17, 'adamax': 98.33},
+  ('perez_cnn', True): {'adam': 99.21, 'adamax': 99.09},
+  ('perez_cnn', False): {'adam': 99.21, 'adamax': 99.09},
+}
+# Fashion-MNIST test accuracy references and the issue's goals (Adam, 20 epochs, chosen α).
+FMNIST_REFERENCE = {
+  'logistic_regression': 'about 84% (Fashion-MNIST benchmark)',
+  'mlp': '89–90% (DeepOBS fmnist_mlp with Adam ≈ 89%)',
+  'perez_cnn': '91.5–93% (DeepOBS fmnist_2c2d ≈ 90% at epoch 20, 92% at 100)',
+}
+GOALS = {'logistic_regression': 84.0, 'mlp': 89.0, 'perez_cnn': 91.5}
+MODEL_NAMES = {'logistic_regression': 'logistic regression', 'mlp': 'MLP', 'perez_cnn': 'CNN'}
+
+
+class Report:
+  """Collects the sections' lines and goal rows; copies each run's figures into ``out/figures``.
+
+  Attributes:
+    runs: The runs root (one workdir per experiment, named as in ``commands``).
+    out: Where REPORT.md and ``figures/`` go.
+    commands: Experiment name -> its command line (None when it cannot be built yet).
+    quick: Whether these are the runs of the quick variant.
+    lines: The report's body, in order.
+    goals: Rows of the accuracy-goals table: [goal, target, ours, reference, verdict].
+  """
+
+  def __init__(self, runs: str, out: str, commands: dict[str, str | None], quick: bool = False):
+    self.runs, self.out, self.commands, self.quick = runs, out, commands, quick
+    self.figures = os.path.join(out, 'figures')
+    shutil.rmtree(self.figures, ignore_errors=True)  # the report's own: no stale figures
+    os.makedirs(self.figures)
+    self.loaded: dict[str, Run | None] = {}
+    self.lines: list[str] = []
+    self.goals: list[list[Any]] = []
+
+  def run(self, name: str) -> Run | None:
+    """The finished run of experiment ``name``, or None (read once)."""
+    if name not in self.loaded:
+      self.loaded[name] = Run.load(os.path.join(self.runs, name))
+    return self.loaded[name]
+
+  def figure(self, run: Run, file: str, caption: str) -> None:
+    """Copies a figure the run drew into its workdir, and shows it."""
+    source = os.path.join(run.workdir, file)
+    if not os.path.exists(source):
+      self.lines += [f'*(figure {file} missing from {run.workdir})*', '']
+      return
+    target = f'{run.name}_{file}'
+    shutil.copyfile(source, os.path.join(self.figures, target))
+    self.lines += [f'![{caption}](figures/{target})', '']
+
+  def curves(self, file: str, panels, caption: str) -> None:
+    """Draws ``panels`` (see :func:`experiments.plots.plot_panels`) into the report."""
+    from experiments import plots  # noqa: PLC0415 (matplotlib)
+
+    plots.plot_panels(panels, os.path.join(self.figures, file))
+    self.lines += [f'![{caption}](figures/{file})', '']
+
+  def provenance(self, *names: str) -> None:
+    """Each experiment's command line and the wall time its training took."""
+    for name in names:
+      run = self.run(name)
+      cmd = self.commands.get(name)
+      time = duration(run.train_wall_time_s) if run else 'not run'
+      self.lines += [f'`{cmd}`  ', f'wall time: {time}', ''] if cmd else []
+
+  def missing(self, name: str) -> bool:
+    """Whether experiment ``name`` has not run; if so, says how to run it."""
+    if self.run(name) is not None:
+      return False
+    self.lines += [
+      f'**Not run yet.** `python -m experiments.reproduce --only={name}` runs it'
+      + (f' (`{self.commands[name]}`).' if self.commands.get(name) else '.'),
+      '',
+    ]
+    return True
+
+
+def table(header: list[str], rows: list[list[Any]]) -> list[str]:
+  """A Markdown table (floats to 4 significant digits, NaN as '–'), then a blank line."""
+
+  def cell(v: Any) -> str:
+    if isinstance(v, float):
+      return '–' if math.isnan(v) else f'{v:.4g}'
+    return str(v)
+
+  lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+  lines += ['| ' + ' | '.join(cell(v) for v in row) + ' |' for row in rows]
+  return [*lines, '']
+
+
+def acc(point: Point, split: str = 'test') -> float:
+  """Final accuracy on ``split`` in percent (NaN when not measured)."""
+  return 100 * point.metric(split, 'accuracy')
+
+
+def optimizer_name(point: Point, run: Run | None = None) -> str:
+  """The point's optimizer ('' when not swept and no run is given)."""
+  default = run.config.get('optimizer', {}).get('name', '') if run is not None else ''
+  return str(point.get('optimizer.name', default))
+
+
+def model_name(point: Point, run: Run) -> str:
+  """The point's model (swept, or the run's)."""
+  return str(point.get('model.name', run.config.get('model', {}).get('name', '')))
+
+
+def learning_rate(point: Point) -> float:
+  """The point's α (NaN when not swept)."""
+  return point.get('optimizer.learning_rate', math.nan)
+
+
+def dropout(point: Point) -> bool:
+  """Whether the point's model has dropout."""
+  return bool(point.get('model.dropout', False))
+
+
+def program_name(point: Point) -> str:
+  """The optimizer, else the program's choices: what a row or a curve is called."""
+  return optimizer_name(point) or sweep_lib.label(point.structural)
+
+
+def variant(point: Point, with_dropout: bool = True) -> str:
+  """'α=0.01, dropout': the choices a point was made with (the dropout part optional)."""
+  return f'α={learning_rate(point):g}' + (', dropout' if with_dropout and dropout(point) else '')
+
+
+def chosen(run: Run) -> list[Point]:
+  """The point each program chose (on the validation split), in grid order."""
+  return sorted(run.best_per_program(), key=lambda p: p.grid_index)
+
+
+def grid(run: Run) -> str:
+  """'{0.001, 0.01}': the run's α grid."""
+  values = sorted({learning_rate(p) for p in run.points})
+  return '{' + ', '.join(f'{v:g}' for v in values) + '}'
+
+
+def curve(run: Run, point: Point, split: str, metric: str, scale: float = 1.0):
+  """(epochs, values) of one grid point, for :func:`experiments.plots.plot_panels`."""
+  series = run.series(point.grid_index, split, metric)
+  return np.array(list(series)), scale * np.array(list(series.values()))
+
+
+def best_curves(run: Run, split: str, metric: str, scale: float = 1.0) -> dict[str, tuple]:
+  """{'adam (α=0.03)': (epochs, values)} for the chosen point of each program."""
+  return {
+    f'{program_name(p)} ({variant(p)})': curve(run, p, split, metric, scale)
+    for p in sorted(chosen(run), key=optimizer_name)
+  }
+
+
+def curve_rows(run: Run, epochs: Sequence[int]) -> list[list[Any]]:
+  """Per chosen point, lowest final training cost first: name, α, cost at ``epochs``, accs."""
+  rows = []
+  for p in sorted(chosen(run), key=lambda p: p.metric('train', 'loss')):
+    cost = run.series(p.grid_index, 'train', 'loss')
+    rows.append(
+      [
+        program_name(p),
+        f'{learning_rate(p):g}',
+        *(cost.get(e, math.nan) for e in epochs),
+        acc(p, 'validation'),
+        acc(p, 'test'),
+      ]
+    )
+  return rows
+
+
+def ranking_sentence(run: Run, epoch: int) -> str:
+  """'adam (0.25) < nadam (0.26)': the chosen points by training cost at ``epoch``."""
+  ranked = sorted(
+    (run.series(p.grid_index, 'train', 'loss').get(epoch, math.inf), optimizer_name(p))
+    for p in chosen(run)
+  )
+  return ' < '.join(f'{name} ({value:.4g})' for value, name in ranked)

@@ -1,0 +1,300 @@
+"""The run directory, both ways: what a run writes into its workdir and how it is read back.
+
+``config.json`` (the resolved config), ``metrics.jsonl`` (one object per evaluation),
+``summary.json`` (every grid point's final metrics and the chosen points),
+``run_state.json`` (what a resumed run must know: chunk sizes, time spent), TensorBoard
+events under ``tensorboard/`` and orbax checkpoints under ``checkpoints/``. The training
+loop writes through :class:`RunDir`; the report, the plots, the console table and
+``reproduce`` read through :class:`Run`. A grid point is one :class:`Point` everywhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import json
+import math
+import os
+import shutil
+import time
+from typing import Any
+
+import ml_collections
+import numpy as np
+from absl import logging
+
+from adam_jax import sweep as sweep_lib
+from experiments.point import METRICS, SPLITS, Point, points_from_records  # noqa: F401 (re-exported)
+
+RUN_FILES = ('config.json', 'metrics.jsonl', 'summary.json', 'run_state.json')
+RUN_DIRS = ('checkpoints', 'tensorboard')
+FORMAT = 2  # summary.json's layout; a workdir of another layout is retrained, not misread
+
+
+class WorkdirMismatch(ValueError):
+  """The workdir holds a run of a different config."""
+
+
+def _json_default(value: Any) -> Any:
+  if hasattr(value, 'item'):
+    return value.item()
+  raise TypeError(f'not JSON serialisable: {value!r}')
+
+
+def dump_json(obj: Any, path: str) -> None:
+  """Writes JSON atomically (a temporary file renamed into place)."""
+  tmp = f'{path}.tmp'
+  with open(tmp, 'w') as f:
+    json.dump(obj, f, indent=2, default=_json_default, allow_nan=True)
+    f.write('\n')
+  os.replace(tmp, path)
+
+
+def _read(path: str, default: Any) -> Any:
+  if not os.path.exists(path):
+    return default
+  with open(path) as f:
+    if path.endswith('.jsonl'):
+      return [json.loads(line) for line in f if line.strip()]
+    return json.load(f)
+
+
+def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+  """Dotted paths where two configs (as dicts) differ."""
+
+  def canonical(obj):
+    return sweep_lib.flatten(json.loads(json.dumps(obj, default=_json_default)))
+
+  a, b = canonical(old), canonical(new)
+  return sorted(k for k in set(a) | set(b) if a.get(k, '<absent>') != b.get(k, '<absent>'))
+
+
+class RunDir:
+  """Writes a run's files, and finds what an earlier run of the same config left there."""
+
+  def __init__(self, workdir: str, config: ml_collections.ConfigDict, fresh: bool = False):
+    """Opens ``workdir`` for ``config``: keeps an earlier run of it, else starts clean.
+
+    Raises:
+      WorkdirMismatch: ``workdir`` holds a run of another config and ``fresh`` is False.
+    """
+    self.workdir = workdir
+    self.config = config
+    self.metrics_path = os.path.join(workdir, 'metrics.jsonl')
+    config_path = os.path.join(workdir, 'config.json')
+    if self._other_layout():  # written by an older adam_jax: retrained, never misread
+      logging.warning('%s holds a run in an older file layout; starting it afresh', workdir)
+      self.clear()
+    old = _read(config_path, None)
+    differences = config_differences(old, config.to_dict()) if old is not None else []
+    if differences and not fresh:
+      raise WorkdirMismatch(
+        f'--workdir {workdir} holds a run of a different config (differs in: '
+        f'{", ".join(differences[:6])}); rerun with --fresh to replace it, or choose '
+        'another --workdir'
+      )
+    if differences or fresh:
+      self.clear()
+    os.makedirs(workdir, exist_ok=True)
+    dump_json(config.to_dict(), config_path)
+    self._state_path = self._path('run_state.json')
+    self.state: dict[str, Any] = _read(self._state_path, {})
+    self._tb: dict[int, Any] = {}
+    self._checkpointers: dict[str, Any] = {}
+    self._t0 = time.perf_counter()
+    self._timed_before = self.state.get('train_wall_time_s', 0.0)
+
+  def _other_layout(self) -> bool:
+    """Whether the workdir holds files of an older layout."""
+    summary = _read(self._path('summary.json'), None)
+    if summary is not None and summary.get('format') != FORMAT:
+      return True
+    records = _read(self.metrics_path, [])
+    return bool(records) and 'structural' not in records[0]
+
+  def _path(self, *parts: str) -> str:
+    return os.path.join(self.workdir, *parts)
+
+  @property
+  def train_wall_time(self) -> float:
+    """Seconds spent by every process that trained this run, up to its last evaluation.
+
+    Kept in run_state.json at each evaluation, so a resumed run counts the time of the
+    processes before it, and a rerun of a finished run (which trains nothing) adds none.
+    """
+    return self.state.get('train_wall_time_s', 0.0)
+
+  def clear(self) -> None:
+    """Removes every file a run leaves (the workdir itself and foreign files stay)."""
+    for name in RUN_FILES:
+      if os.path.exists(self._path(name)):
+        os.remove(self._path(name))
+    for name in RUN_DIRS:
+      shutil.rmtree(self._path(name), ignore_errors=True)
+    for name in glob.glob(self._path('*.png')) + glob.glob(self._path('*.npz')):
+      os.remove(name)
+
+  def remember(self, key: str, value: Any) -> Any:
+    """A value fixed at the first run (e.g. a chunk size) and reused when resuming."""
+    if key not in self.state:
+      self.state[key] = value
+      dump_json(self.state, self._state_path)
+    return self.state[key]
+
+  def previous_records(self) -> list[dict[str, Any]]:
+    """What metrics.jsonl holds from an earlier process."""
+    return _read(self.metrics_path, [])
+
+  def keep_records(self, records: list[dict[str, Any]]) -> None:
+    """Rewrites metrics.jsonl atomically with just ``records`` (before resuming)."""
+    tmp = self.metrics_path + '.tmp'
+    with open(tmp, 'w') as f:
+      for r in records:
+        f.write(json.dumps(r, default=_json_default) + '\n')
+    os.replace(tmp, self.metrics_path)
+
+  def write_records(self, records: list[dict[str, Any]]) -> None:
+    """Appends evaluations to metrics.jsonl (synced) and TensorBoard; counts the time."""
+    with open(self.metrics_path, 'a') as f:
+      for r in records:
+        f.write(json.dumps(r, default=_json_default) + '\n')
+      f.flush()
+      os.fsync(f.fileno())
+    self._tensorboard(records)
+    self.state['train_wall_time_s'] = self._timed_before + time.perf_counter() - self._t0
+    dump_json(self.state, self._state_path)
+
+  def _tensorboard(self, records: list[dict[str, Any]]) -> None:
+    from tensorboardX import SummaryWriter  # noqa: PLC0415 (light, but only when writing)
+
+    for r in records:
+      gi = r['grid_index']
+      if gi not in self._tb:
+        self._tb[gi] = SummaryWriter(self._path('tensorboard', f'point_{gi:03d}'))
+      for metric in METRICS:
+        if metric in r and math.isfinite(r[metric]):
+          self._tb[gi].add_scalar(f'{r["split"]}/{metric}', r[metric], r['step'])
+
+  def latest_checkpoint(self, name: str) -> int | None:
+    """The newest complete checkpoint (epoch) of a program chunk, or None."""
+    if not os.path.isdir(self._path('checkpoints', f'program_{name}')):
+      return None
+    return self._manager(name).latest_step()
+
+  def restore(self, name: str, epoch: int, template: Any) -> Any:
+    """The state of checkpoint ``epoch`` of chunk ``name``, shaped like ``template``."""
+    import orbax.checkpoint as ocp  # noqa: PLC0415
+
+    return self._manager(name).restore(epoch, args=ocp.args.StandardRestore(template))
+
+  def _manager(self, name: str):
+    import orbax.checkpoint as ocp  # noqa: PLC0415 (import costs ~0.6 s)
+
+    if name not in self._checkpointers:
+      path = os.path.abspath(self._path('checkpoints', f'program_{name}'))
+      options = ocp.CheckpointManagerOptions(max_to_keep=self.config.checkpoint.keep)
+      self._checkpointers[name] = ocp.CheckpointManager(path, options=options)
+    return self._checkpointers[name]
+
+  def checkpoint(self, name: str, epoch: int, state: Any, force: bool = False) -> None:
+    """Saves the stacked TrainState of one program chunk after ``epoch``.
+
+    Every ``checkpoint.every_epochs`` epochs, at the last epoch, and when ``force``d (on
+    SIGTERM/SIGINT). Orbax writes into a temporary directory and renames it when complete,
+    so a kill during a save leaves the previous checkpoint as the newest readable one.
+    """
+    every = self.config.checkpoint.every_epochs
+    due = every > 0 and (epoch % every == 0 or epoch == self.config.num_epochs)
+    if not (due or force):
+      return
+    import orbax.checkpoint as ocp  # noqa: PLC0415
+
+    manager = self._manager(name)
+    if manager.latest_step() == epoch:
+      return
+    manager.save(epoch, args=ocp.args.StandardSave(state), force=True)
+    manager.wait_until_finished()
+
+  def save_arrays(self, file: str, **arrays: Any) -> None:
+    """Arrays an experiment keeps beside its metrics (``.npz``), e.g. per-step curves."""
+    np.savez(self._path(file), **arrays)
+
+  def finish(self, summary: dict[str, Any]) -> None:
+    """Writes summary.json and closes the TensorBoard writers and checkpoint managers."""
+    dump_json({'format': FORMAT, **summary}, self._path('summary.json'))
+    for writer in self._tb.values():
+      writer.close()
+    for manager in self._checkpointers.values():
+      manager.close()
+
+
+@dataclasses.dataclass
+class Run:
+  """A finished run, read back from its workdir."""
+
+  workdir: str
+  config: dict[str, Any]
+  summary: dict[str, Any]
+  points: list[Point]
+  records: list[dict[str, Any]]
+  state: dict[str, Any]
+
+  @classmethod
+  def load(cls, workdir: str) -> Run | None:
+    """The run in ``workdir``, or None when it has no summary of this layout yet."""
+    summary = _read(os.path.join(workdir, 'summary.json'), None)
+    if summary is None or summary.get('format') != FORMAT:
+      return None
+    return cls(
+      workdir,
+      _read(os.path.join(workdir, 'config.json'), {}),
+      summary,
+      [Point.from_json(p) for p in summary['points']],
+      _read(os.path.join(workdir, 'metrics.jsonl'), []),
+      _read(os.path.join(workdir, 'run_state.json'), {}),
+    )
+
+  @property
+  def name(self) -> str:
+    """The workdir's last component."""
+    return os.path.basename(os.path.normpath(self.workdir))
+
+  @property
+  def num_epochs(self) -> int:
+    """Epochs the run was configured for."""
+    return self.summary['num_epochs']
+
+  def point(self, grid_index: int) -> Point:
+    """The point of ``grid_index``."""
+    return next(p for p in self.points if p.grid_index == grid_index)
+
+  def best_per_program(self) -> list[Point]:
+    """The point each program chose (see :mod:`experiments.select`), in program order."""
+    return [self.point(i) for i in self.summary['best_per_program'] if i is not None]
+
+  @property
+  def best(self) -> Point | None:
+    """The overall chosen point."""
+    index = self.summary['best_grid_index']
+    return None if index is None else self.point(index)
+
+  def series(self, grid_index: int, split: str, metric: str) -> dict[int, float]:
+    """``{epoch: value}`` of one point's ``metric`` on ``split``."""
+    return {
+      r['epoch']: r[metric]
+      for r in self.records
+      if r['grid_index'] == grid_index and r['split'] == split and metric in r
+    }
+
+  def arrays(self, file: str) -> dict[str, Any]:
+    """What :meth:`RunDir.save_arrays` kept, or {} when the file is absent."""
+    path = os.path.join(self.workdir, file)
+    if not os.path.exists(path):
+      return {}
+    with np.load(path) as data:
+      return dict(data)
+
+  @property
+  def train_wall_time_s(self) -> float:
+    """Seconds of training, over every process that trained the run."""
+    return self.summary.get('train_wall_time_s', self.summary['wall_time_s'])

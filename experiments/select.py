@@ -1,0 +1,112 @@
+"""The one rule for choosing grid points: the paper's protocol.
+
+Each program's point is chosen on the validation split (the training split when there is
+none) by ``eval.select_metric``, and reported on the test split. A diverged point, or one
+whose metric is not finite, is never chosen. Ties (accuracy is a count of examples, so
+equal values are common) go to the point with the lower loss on the same split, then to
+the earlier grid point.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+from experiments.rundir import Point
+
+
+def selection_split(points: Iterable[Point]) -> str:
+  """'validation' when the points were evaluated on a validation split, else 'train'."""
+  return 'validation' if any('validation' in p.final for p in points) else 'train'
+
+
+def _key(point: Point, split: str, metric: str) -> tuple[float, float]:
+  value = point.metric(split, metric)
+  primary = -value if metric == 'accuracy' else value
+  tie = point.metric(split, 'loss') if metric == 'accuracy' else -point.metric(split, 'accuracy')
+  return primary, tie if math.isfinite(tie) else math.inf
+
+
+def best(points: Sequence[Point], metric: str = 'loss', split: str | None = None) -> Point | None:
+  """The point with the best final ``metric`` on ``split`` (default: :func:`selection_split`).
+
+  Args:
+    points: The candidates.
+    metric: 'loss' (lowest wins) or 'accuracy' (highest wins).
+    split: The split to compare on.
+
+  Returns:
+    The chosen point, or None when no candidate has a finite value and did not diverge.
+  """
+  split = split or selection_split(points)
+  candidates = [
+    p for p in points if p.diverged_step is None and math.isfinite(p.metric(split, metric))
+  ]
+  if not candidates:
+    return None
+  return min(candidates, key=lambda p: _key(p, split, metric))
+
+
+def best_per_program(
+  points: Sequence[Point], metric: str = 'loss', split: str | None = None
+) -> dict[int, Point]:
+  """:func:`best` within each program: ``{program index: point}`` (programs with a choice)."""
+  split = split or selection_split(points)
+  chosen = {}
+  for program in dict.fromkeys(p.program for p in points):
+    point = best([p for p in points if p.program == program], metric, split)
+    if point is not None:
+      chosen[program] = point
+  return chosen
+
+
+def summarize(
+  points: Sequence[Point],
+  num_epochs: int,
+  metric: str,
+  wall_time: float,
+  train_wall_time: float = 0.0,
+  **extra,
+) -> dict:
+  """summary.json's content: every point's final metrics and the points chosen.
+
+  Args:
+    points: Every grid point of the run, in grid order.
+    num_epochs: Epochs of the run.
+    metric: ``eval.select_metric``.
+    wall_time: Seconds of this process.
+    train_wall_time: Seconds of every process that trained the run (resumed runs).
+    **extra: Further keys of the experiment kind.
+
+  Returns:
+    The summary (see the README's "What a run leaves in its workdir").
+  """
+  split = selection_split(points)
+  per_program = best_per_program(points, metric, split)
+  programs = list(dict.fromkeys(p.program for p in points))
+  chosen = best(points, metric, split)
+  return {
+    'num_epochs': num_epochs,
+    'wall_time_s': round(wall_time, 2),
+    'train_wall_time_s': round(max(train_wall_time, wall_time), 2),
+    'selected_by': f'{split} {metric}',
+    'best_grid_index': None if chosen is None else chosen.grid_index,
+    'best_per_program': [per_program[i].grid_index if i in per_program else None for i in programs],
+    **extra,
+    'points': [p.to_json() for p in points],
+  }
+
+
+def chosen_learning_rate(points: Sequence[Point], optimizer: str) -> float:
+  """The α of ``optimizer``'s point with the best validation accuracy (ties: lower loss).
+
+  How a later step takes its α from a screening run (the accuracy goals' protocol).
+
+  Raises:
+    RuntimeError: When ``optimizer`` has no finite, evaluated point to choose from.
+  """
+  candidates = [p for p in points if p.get('optimizer.name') == optimizer]
+  point = best(candidates, 'accuracy', 'validation')
+  if point is None:
+    raise RuntimeError(f'no finite point of {optimizer} to choose α from')
+  return point.get('optimizer.learning_rate')
