@@ -9,7 +9,8 @@ from typing import Any
 from absl import logging
 
 from experiments import select
-from experiments.rundir import Point, Run
+from experiments.point import Point
+from experiments.rundir import Run
 
 
 def duration(seconds: float) -> str:

@@ -24,8 +24,9 @@ from adam_jax import data as data_lib
 from adam_jax import sweep as sweep_lib
 from adam_jax import train as train_lib
 from experiments import console, programs, select, signals
+from experiments.point import Point, points_from_records
 from experiments.programs import RunError
-from experiments.rundir import Point, RunDir, points_from_records
+from experiments.rundir import RunDir
 
 CONV_MODELS = ('cnn', 'perez_cnn')
 

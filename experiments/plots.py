@@ -11,7 +11,8 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402 (after choosing the backend)
 import numpy as np  # noqa: E402
 
-from experiments.rundir import Point, Run  # noqa: E402
+from experiments.point import Point
+from experiments.rundir import Run  # noqa: E402
 
 
 def plot_run(run: Run) -> list[str]:

@@ -18,8 +18,9 @@ from absl import logging
 from adam_jax import train as train_lib
 from adam_jax.problems import reddi_online
 from experiments import programs, select
+from experiments.point import Point
 from experiments.programs import RunError
-from experiments.rundir import Point, RunDir
+from experiments.rundir import RunDir
 
 PROBLEMS = ('reddi_online', 'reddi_stochastic')
 CURVES = 'reddi_curves.npz'

@@ -24,7 +24,7 @@ import numpy as np
 from absl import logging
 
 from adam_jax import sweep as sweep_lib
-from experiments.point import METRICS, SPLITS, Point, points_from_records  # noqa: F401 (re-exported)
+from experiments.point import METRICS, Point
 
 RUN_FILES = ('config.json', 'metrics.jsonl', 'summary.json', 'run_state.json')
 RUN_DIRS = ('checkpoints', 'tensorboard')
@@ -61,11 +61,7 @@ def _read(path: str, default: Any) -> Any:
 
 def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
   """Dotted paths where two configs (as dicts) differ."""
-
-  def canonical(obj):
-    return sweep_lib.flatten(json.loads(json.dumps(obj, default=_json_default)))
-
-  a, b = canonical(old), canonical(new)
+  a, b = (sweep_lib.flatten(json.loads(json.dumps(c, default=_json_default))) for c in (old, new))
   return sorted(k for k in set(a) | set(b) if a.get(k, '<absent>') != b.get(k, '<absent>'))
 
 
@@ -109,8 +105,11 @@ class RunDir:
     summary = _read(self._path('summary.json'), None)
     if summary is not None and summary.get('format') != FORMAT:
       return True
-    records = _read(self.metrics_path, [])
-    return bool(records) and 'structural' not in records[0]
+    if not os.path.exists(self.metrics_path):
+      return False
+    with open(self.metrics_path) as f:  # the first record tells; the file may be long
+      first = f.readline()
+    return bool(first.strip()) and 'structural' not in json.loads(first)
 
   def _path(self, *parts: str) -> str:
     return os.path.join(self.workdir, *parts)

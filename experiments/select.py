@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-from experiments.rundir import Point
+from experiments.point import Point
 
 
 def selection_split(points: Iterable[Point]) -> str:
@@ -66,7 +66,6 @@ def summarize(
   metric: str,
   wall_time: float,
   train_wall_time: float = 0.0,
-  **extra,
 ) -> dict:
   """summary.json's content: every point's final metrics and the points chosen.
 
@@ -76,7 +75,6 @@ def summarize(
     metric: ``eval.select_metric``.
     wall_time: Seconds of this process.
     train_wall_time: Seconds of every process that trained the run (resumed runs).
-    **extra: Further keys of the experiment kind.
 
   Returns:
     The summary (see the README's "What a run leaves in its workdir").
@@ -92,7 +90,6 @@ def summarize(
     'selected_by': f'{split} {metric}',
     'best_grid_index': None if chosen is None else chosen.grid_index,
     'best_per_program': [per_program[i].grid_index if i in per_program else None for i in programs],
-    **extra,
     'points': [p.to_json() for p in points],
   }
 

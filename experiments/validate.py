@@ -8,6 +8,7 @@ one line naming the field, the value and what is allowed (the CLI prints it, exi
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import numbers
 from collections.abc import Callable, Collection
@@ -24,7 +25,12 @@ from adam_jax.optimizers import OPTIMIZERS, optimizer_hparams
 from adam_jax.transforms import _AMSGRAD_VARIANTS
 from configs import common
 
-EXPERIMENTS = ('train', 'reddi')
+# What a sweep may vary, by experiment kind: a section ('model.') or a field.
+SWEEPABLE = {
+  'train': ('seed', 'batch_size', 'dataset.', 'model.', 'optimizer.'),
+  'reddi': ('seed', 'dataset.name', 'optimizer.'),
+}
+EXPERIMENTS = tuple(SWEEPABLE)  # the kinds of experiment.run.experiment_kind
 REDDI_PROBLEMS = ('reddi_online', 'reddi_stochastic')
 PLOTS = ('curves', 'figure4', 'reddi')
 
@@ -148,8 +154,9 @@ FIELD_CHECKS: dict[str, Check] = {
 }
 
 
-def _allowed_optimizer_keys() -> set[str]:
-  return set(common.base().optimizer.keys())
+@functools.cache  # check_field asks for every field and swept value
+def _allowed_optimizer_keys() -> frozenset[str]:
+  return frozenset(common.base().optimizer.keys())
 
 
 def _allowed_model_keys() -> set[str]:
@@ -218,13 +225,6 @@ def validate(
         raise ConfigError(f'in config.sweep.{path}: {e}') from None
   _check_combinations(config, fields, sweep, device_count)
   _check_optimizer_fields(fields, sweep, overrides)
-
-
-# What a sweep may vary, by experiment kind: a section ('model.') or a field.
-SWEEPABLE = {
-  'train': ('seed', 'batch_size', 'dataset.', 'model.', 'optimizer.'),
-  'reddi': ('seed', 'dataset.name', 'optimizer.'),
-}
 
 
 def _sweepable(experiment: str, path: str) -> bool:

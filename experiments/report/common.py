@@ -19,7 +19,8 @@ import numpy as np
 
 from adam_jax import sweep as sweep_lib
 from experiments.console import duration
-from experiments.rundir import Point, Run
+from experiments.point import Point
+from experiments.rundir import Run
 
 # Reference numbers (REFERENCE.md): Pérez's MNIST test accuracy, 20 epochs, α/√t.
 PEREZ_MNIST = {
@@ -152,11 +153,6 @@ def variant(point: Point, with_dropout: bool = True) -> str:
   return f'α={learning_rate(point):g}' + (', dropout' if with_dropout and dropout(point) else '')
 
 
-def chosen(run: Run) -> list[Point]:
-  """The point each program chose (on the validation split), in grid order."""
-  return sorted(run.best_per_program(), key=lambda p: p.grid_index)
-
-
 def grid(run: Run) -> str:
   """'{0.001, 0.01}': the run's α grid."""
   values = sorted({learning_rate(p) for p in run.points})
@@ -173,14 +169,14 @@ def best_curves(run: Run, split: str, metric: str, scale: float = 1.0) -> dict[s
   """{'adam (α=0.03)': (epochs, values)} for the chosen point of each program."""
   return {
     f'{program_name(p)} ({variant(p)})': curve(run, p, split, metric, scale)
-    for p in sorted(chosen(run), key=optimizer_name)
+    for p in sorted(run.best_per_program(), key=optimizer_name)
   }
 
 
 def curve_rows(run: Run, epochs: Sequence[int]) -> list[list[Any]]:
   """Per chosen point, lowest final training cost first: name, α, cost at ``epochs``, accs."""
   rows = []
-  for p in sorted(chosen(run), key=lambda p: p.metric('train', 'loss')):
+  for p in sorted(run.best_per_program(), key=lambda p: p.metric('train', 'loss')):
     cost = run.series(p.grid_index, 'train', 'loss')
     rows.append(
       [
@@ -198,6 +194,6 @@ def ranking_sentence(run: Run, epoch: int) -> str:
   """'adam (0.25) < nadam (0.26)': the chosen points by training cost at ``epoch``."""
   ranked = sorted(
     (run.series(p.grid_index, 'train', 'loss').get(epoch, math.inf), optimizer_name(p))
-    for p in chosen(run)
+    for p in run.best_per_program()
   )
   return ' < '.join(f'{name} ({value:.4g})' for value, name in ranked)

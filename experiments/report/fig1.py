@@ -9,7 +9,6 @@ from experiments.report.common import (
   Report,
   acc,
   best_curves,
-  chosen,
   curve_rows,
   grid,
   optimizer_name,
@@ -50,7 +49,7 @@ def section(r: Report) -> None:
     ['optimizer', 'α', *(f'train cost, epoch {e}' for e in epochs), 'val acc %', 'test acc %'],
     curve_rows(run, epochs),
   )
-  best = {optimizer_name(p): p for p in chosen(run)}
+  best = {optimizer_name(p): p for p in run.best_per_program()}
   cost = {n: run.series(p.grid_index, 'train', 'loss') for n, p in best.items()}
   lines = [f'Training cost after epoch {last}, best α of each: {ranking_sentence(run, last)}.']
   if {'adam', 'nesterov', 'adagrad'} <= set(cost):

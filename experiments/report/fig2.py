@@ -15,7 +15,6 @@ from experiments.report.common import (
   Report,
   acc,
   best_curves,
-  chosen,
   curve,
   curve_rows,
   grid,
@@ -64,7 +63,9 @@ def _dropout(r: Report) -> None:
     ['optimizer', 'α', *(f'train cost, epoch {e}' for e in (1, last)), 'val acc %', 'test acc %'],
     curve_rows(run, (1, last)),
   )
-  ranked = sorted(chosen(run), key=lambda p: run.series(p.grid_index, 'train', 'loss')[last])
+  ranked = sorted(
+    run.best_per_program(), key=lambda p: run.series(p.grid_index, 'train', 'loss')[last]
+  )
   first = optimizer_name(ranked[0])
   costs = [run.series(p.grid_index, 'train', 'loss')[last] for p in ranked[:2]]
   margin = 100 * (costs[-1] - costs[0]) / costs[-1]
@@ -108,7 +109,7 @@ def _l2(r: Report) -> None:
   r.lines += table(
     ['Adam α', 'train cost, epoch 1', f'epoch {last}', 'val acc %', 'test acc %'], rows
   )
-  best = chosen(run)
+  best = run.best_per_program()
   # The goals are accuracies: α chosen on the validation accuracy, as in the Pérez runs.
   p = select.best(run.points, 'accuracy', 'validation')
   if not best or p is None:

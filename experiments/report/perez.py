@@ -15,7 +15,6 @@ from experiments.report.common import (
   Report,
   acc,
   best_curves,
-  chosen,
   curve,
   dropout,
   grid,
@@ -48,7 +47,7 @@ def chosen_table(r: Report) -> Table:
     run = r.run(name)
     if run is None:
       continue
-    for p in chosen(run):
+    for p in run.best_per_program():
       model = model_name(p, run)
       key = (model, None if model == 'logistic_regression' else dropout(p))
       candidates.setdefault(key, {}).setdefault(optimizer_name(p), []).append(Chosen(p, run))

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from experiments import select
 from experiments.console import duration
+from experiments.point import Point
 from experiments.report.common import (
   FMNIST_REFERENCE,
   GOALS,
@@ -19,13 +20,12 @@ from experiments.report.common import (
   PEREZ_MNIST,
   Report,
   acc,
-  chosen,
   dropout,
   learning_rate,
   optimizer_name,
   variant,
 )
-from experiments.rundir import Point, Run
+from experiments.rundir import Run
 
 
 class Chosen(NamedTuple):
@@ -89,9 +89,9 @@ def goals(r: Report, found: Table) -> None:
 def constant_alpha(r: Report, found: Table) -> None:
   """The CNN with Adam as it is usually run: constant α = 0.001; a goal row."""
   constant = r.run('cnn_adam_constant')
-  if constant is None or not chosen(constant):
+  if constant is None or not constant.best_per_program():
     return
-  p = chosen(constant)[0]
+  p = constant.best_per_program()[0]
   epochs = constant.num_epochs
   pa = found.get(('perez_cnn', True), {}).get('adam')
   r.lines += [
@@ -147,9 +147,9 @@ def cnn_goal_note(r: Report) -> None:
   tried, top, per_epoch = [], 0.0, 0.0
   for name in ('perez_cnn_adam', 'cnn_adam_constant'):
     run = r.run(name)
-    if run is None or not chosen(run):
+    if run is None or not run.best_per_program():
       continue
-    q = chosen(run)[0]
+    q = run.best_per_program()[0]
     validation = run.series(q.grid_index, 'validation', 'accuracy')
     peak = max(validation, key=validation.get)
     schedule = 'α/√t' if run.config['optimizer']['schedule'] == 'inverse_sqrt' else 'constant'
