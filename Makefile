@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test run lint bench reproduce reproduce-quick clean
+.PHONY: install test run lint bench bench-gpu reproduce reproduce-quick clean
 
 install: $(STAMP)
 
@@ -39,6 +39,14 @@ bench: install
 	$(BIN)/python -m benchmarks.bench_update
 	$(BIN)/python -m benchmarks.bench_models
 	$(BIN)/python -m benchmarks.bench_sweep --end-to-end
+
+# The same on a CUDA machine (jax[cuda12] from the 'cuda' extra; nothing in the library is
+# GPU-specific): every model's epoch, Figure 4's whole grid (60 points, 10 epochs) end to
+# end, and the MLP's grid from 1 to 256 points.
+bench-gpu: install
+	$(BIN)/pip install --quiet -e '.[cuda]'
+	$(BIN)/python -m benchmarks.bench_models --no-startup
+	$(BIN)/python -m benchmarks.bench_sweep --figure4 --models mlp --sizes 1,2,4,8,16,32,64,128,256
 
 # The reproduction report: every experiment of results/REPORT.md from its config, then the
 # report and its figures (results/figures). About 2 hours on 2 CPU cores; rerunning reuses

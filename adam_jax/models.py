@@ -59,11 +59,12 @@ def _conv_stage(x: jax.Array, features: int, name: str) -> jax.Array:
   """5×5 convolution (SAME), ReLU, 3×3 max-pool with stride 2 (SAME).
 
   ReLU is monotone, so ``relu(max_pool(x)) == max_pool(relu(x))``: the order in which the
-  Adam paper (§6.3) and Pérez (§4.1.3: conv, pool, ReLU) list the layers does not matter.
+  Adam paper (§6.3) and Pérez (§4.1.3: conv, pool, ReLU) list the layers does not matter,
+  and pooling first applies the ReLU to a quarter of the values.
   """
   x = layers.Conv(features, kernel_size=(5, 5), name=name)(x)
-  x = nn.relu(x)
-  return nn.max_pool(x, window_shape=(3, 3), strides=(2, 2), padding='SAME')
+  x = layers.max_pool_same(x, window_shape=(3, 3), strides=(2, 2))
+  return nn.relu(x)
 
 
 class LogisticRegression(nn.Module):

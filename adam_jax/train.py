@@ -1,4 +1,4 @@
-"""Device-resident training: an epoch is one compiled ``lax.scan``, a grid one ``vmap``.
+"""Device-resident training: an epoch is one compiled ``lax.scan``, a grid one program.
 
 A :class:`GridTrainer` trains G copies of one model (one *program*: same model, optimizer
 name and schedule) side by side; the G grid points differ in numeric hyperparameters
@@ -36,6 +36,89 @@ Hparams = Mapping[str, Any]  # dotted path -> value, e.g. {'optimizer.learning_r
 SCHEDULES = ('constant', 'inverse_sqrt')
 GRID_STRATEGIES = ('vmap', 'map')
 GRID_AXIS, DATA_AXIS = 'grid', 'data'
+
+
+# XLA:CPU in jaxlib 0.10 hands convolutions to its YNNPACK library, which runs each one
+# on a single thread, while its own (Eigen) convolutions use every core: on 2 cores the
+# Pérez CNN's 14×14×32→64 convolution takes 26 ms per minibatch of 128 through YNNPACK and
+# 15 ms through Eigen, inside ``lax.scan`` or out (benchmarks/RESULTS.md). This option
+# keeps YNNPACK for single matrix products only (its other fusions, elementwise and
+# reductions, go back to XLA's own loops): every model's epoch was as fast or faster.
+# Other backends get no options.
+CPU_COMPILER_OPTIONS = {
+  'xla_cpu_experimental_ynn_fusion_type': 'LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT',
+}
+
+
+def compiler_options() -> dict[str, str]:
+  """XLA options for the trainer's compiled calls: :data:`CPU_COMPILER_OPTIONS` on CPU.
+
+  Set ``ADAM_JAX_XLA_DEFAULTS=1`` to compile with XLA's defaults instead (to measure the
+  difference); a jaxlib whose XLA does not know the options gets none.
+  """
+  if jax.default_backend() != 'cpu' or os.environ.get('ADAM_JAX_XLA_DEFAULTS') == '1':
+    return {}
+  return dict(CPU_COMPILER_OPTIONS) if _options_known(tuple(CPU_COMPILER_OPTIONS.items())) else {}
+
+
+@functools.cache
+def _options_known(options: tuple[tuple[str, str], ...]) -> bool:
+  """Whether this jaxlib's XLA accepts ``options`` (an older one may not know them)."""
+  try:
+    jax.jit(lambda x: x + 1, compiler_options=dict(options)).lower(1.0).compile()
+  except Exception:  # noqa: BLE001 (JaxRuntimeError, or whatever an older jaxlib raises)
+    return False
+  return True
+
+
+# On CPU, a grid point whose training step takes at least this many FLOPs (half a
+# millisecond of 2 cores) keeps the cores busy on its own: vmapping such points turns
+# every matrix product into a batched one that XLA:CPU runs no faster and lays out
+# transposed, so they run one after another ('map'). Measured per point against one run
+# (benchmarks/RESULTS.md): the VAE (0.67 GFLOP per step) 1.17-1.25x vmapped, 1.01x mapped;
+# the MLP (1.4 GFLOP) 1.14-1.32x against 0.97-1.00x. Logistic regression (6 MFLOP) leaves
+# the cores idle between small operations, and batching it is what pays (0.15x at G=32).
+CPU_MAP_MIN_STEP_FLOPS = 1e8
+
+
+def training_flops(task: Task, x_example: jax.Array, batch_size: int) -> float:
+  """FLOPs of one training step of one grid point: 3x the forward pass (XLA's count).
+
+  The forward pass on a batch of ``batch_size`` inputs shaped like ``x_example`` is
+  lowered for the CPU (not compiled) and its FLOPs taken from XLA's cost analysis, which counts
+  convolutions tap by tap; the backward pass is counted as twice the forward.
+  """
+  # Lowered for the CPU whatever the default backend: XLA:GPU counts only after compiling,
+  # and then not the convolutions it hands to cuDNN.
+  try:
+    cpu = jax.sharding.SingleDeviceSharding(jax.devices('cpu')[0])
+  except RuntimeError:  # JAX_PLATFORMS leaves the CPU out: the default device's count
+    cpu = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+
+  def on_cpu(shape, dtype):
+    return jax.ShapeDtypeStruct(shape, dtype, sharding=cpu)
+
+  x = on_cpu((batch_size, *x_example.shape[1:]), x_example.dtype)
+  params = jax.eval_shape(task.init, jax.random.PRNGKey(0), x)
+  params = jax.tree.map(lambda p: on_cpu(p.shape, p.dtype), params)
+  y = on_cpu((batch_size,), jnp.int32)
+
+  def forward(params, x, y):
+    return task.per_example(params, x, y, jax.random.PRNGKey(0), train=False)
+
+  flops = (jax.jit(forward).lower(params, x, y).cost_analysis() or {}).get('flops', 0.0)
+  return 3.0 * float(flops)
+
+
+def auto_grid_strategy(task: Task, x_example: jax.Array, batch_size: int) -> str:
+  """'vmap' or 'map' for a grid of ``task``: see :data:`CPU_MAP_MIN_STEP_FLOPS`.
+
+  Accelerators always vmap: one point's step is far too small to fill them.
+  """
+  if jax.default_backend() != 'cpu':
+    return 'vmap'
+  flops = training_flops(task, x_example, batch_size)
+  return 'map' if flops >= CPU_MAP_MIN_STEP_FLOPS else 'vmap'
 
 
 def make_mesh(grid: int = 1, data: int = 1) -> jax.sharding.Mesh | None:
@@ -193,10 +276,10 @@ class GridTrainer:
     schedule: 'constant' or 'inverse_sqrt' (α/√t, t the step).
     batch_size: minibatch size.
     eval_batch_size: batch size for evaluation.
-    grid_strategy: 'vmap' batches the grid points into each operation (best for dense
-      layers: bigger matrix products); 'map' runs them one after the other inside the
-      same compiled program (``lax.map``), for convolutions, which XLA:CPU runs slower
-      batched over kernels (grouped) than one kernel at a time.
+    grid_strategy: 'vmap' batches the grid points into each operation (pays when one
+      point's operations are too small to keep the device busy); 'map' runs them one
+      after the other inside the same compiled program (``lax.map``).
+      :func:`auto_grid_strategy` chooses between them by the FLOPs of a step.
   """
 
   task: Task
@@ -324,17 +407,22 @@ class GridTrainer:
 
   @functools.cached_property
   def _init_grid(self):
-    return jax.jit(self._over_grid(self._init_point, (0, None)))
+    return jax.jit(
+      self._over_grid(self._init_point, (0, None)), compiler_options=compiler_options()
+    )
 
   @functools.cached_property
   def _epoch_grid(self):
     order_axis = 0 if self.seed_swept else None
     fn = self._over_grid(self._epoch_point, (0, 0, order_axis, None, None))
-    return jax.jit(fn, donate_argnums=0)
+    return jax.jit(fn, donate_argnums=0, compiler_options=compiler_options())
 
   @functools.cached_property
   def _eval_grid(self):
-    return jax.jit(self._over_grid(self._evaluate_point, (0, None, None, None, None)))
+    return jax.jit(
+      self._over_grid(self._evaluate_point, (0, None, None, None, None)),
+      compiler_options=compiler_options(),
+    )
 
   def init(
     self, grid: Mapping[str, jax.Array], x_example: jax.Array, num_points: int = 1

@@ -1,96 +1,104 @@
 """Sweeps as one program: what a grid of G points costs against one run.
 
-Run: `.venv/bin/python -m benchmarks.bench_sweep [--sizes 1,2,4,8,16,32] [--models lr,mlp,vae]`
-(or `make bench`). Needs Fashion-MNIST (Debian's dataset-fashion-mnist or the IDX files).
+Run: `.venv/bin/python -m benchmarks.bench_sweep [--sizes 1,2,4,8,16,32] [--models lr,mlp]`
+(or `make bench`). `--end-to-end` and `--figure4` need Fashion-MNIST (Debian's
+dataset-fashion-mnist or the IDX files); the grid table uses synthetic data.
 
 1. End to end (`--end-to-end`): `python -m experiments.run` of the logistic-regression
    experiment (§6.1, Adam, α/√t) on Fashion-MNIST, one run against an 8-point
    learning-rate sweep, each as a fresh process (start-up, data, compile, training,
    evaluation, files); the ratio of wall times.
-2. Grid size against time: seconds per epoch of the vmapped GridTrainer for G points, for
-   LR, the MLP (2x1000) and the VAE; the second epoch is timed (the first compiles).
+2. Grid size against time: seconds per grid point per epoch of the GridTrainer for G
+   points, over one run's epoch, for every model (synthetic data of the real shapes), with
+   the grid strategy `auto` picks (`train.auto_grid_strategy`) or one forced by
+   `--strategies=vmap,map`; the fastest of --reps epochs after the first (which compiles) counts.
+3. `--figure4`: Figure 4's whole grid (`configs/vae_mnist.py:fmnist`, 60 points, 10
+   epochs) end to end, as a fresh process.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-import tempfile
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from adam_jax import data, models, train
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from adam_jax import train
+from benchmarks import bench_models
 
 
 def end_to_end(epochs: int) -> tuple[float, float]:
   """Wall seconds of one run and of an 8-point learning-rate sweep (fresh processes)."""
   base = [
-    sys.executable,
-    '-m',
-    'experiments.run',
     '--config=configs/lr_mnist.py',
     '--config.dataset.name=fashion_mnist',
     f'--config.num_epochs={epochs}',
     '--config.checkpoint.every_epochs=0',
+    '--config.sweep.optimizer.name=("adam",)',
   ]
-  times = []
-  for sweep in (
-    ['--config.sweep.optimizer.name=("adam",)', '--config.sweep.optimizer.learning_rate=(0.03,)'],
-    [
-      '--config.sweep.optimizer.name=("adam",)',
-      '--sweep=optimizer.learning_rate=0.003,0.01,0.03,0.1,0.3,1.0,3.0,10.0',
-    ],
-  ):
-    with tempfile.TemporaryDirectory() as workdir:
-      start = time.perf_counter()
-      subprocess.run(
-        [*base, *sweep, f'--workdir={workdir}'], cwd=ROOT, check=True, capture_output=True
-      )
-      times.append(time.perf_counter() - start)
-  return times[0], times[1]
+  one = bench_models.run_cold(*base, '--config.sweep.optimizer.learning_rate=(0.03,)')
+  rates = '0.003,0.01,0.03,0.1,0.3,1.0,3.0,10.0'
+  return one, bench_models.run_cold(*base, f'--sweep=optimizer.learning_rate={rates}')
 
 
-def task_for(name: str, dataset: data.Dataset) -> train.Task:
-  if name == 'lr':
-    return train.Task(models.get_model('logistic_regression', num_classes=10), 'classifier')
-  if name == 'mlp':
-    return train.Task(models.get_model('mlp', num_classes=10), 'classifier')
-  return train.Task(models.get_model('vae', output_shape=dataset.input_shape), 'vae', 'binary')
+def figure4_seconds(epochs: int) -> float:
+  """Wall seconds of Figure 4's whole grid (60 points, VAE), end to end, a fresh process."""
+  return bench_models.run_cold(
+    '--config=configs/vae_mnist.py:fmnist',
+    f'--config.num_epochs={epochs}',
+    '--config.checkpoint.every_epochs=0',
+  )
 
 
-def epoch_seconds(name: str, size: int, datasets: dict[str, data.Dataset]) -> float:
-  dataset = datasets['binary' if name == 'vae' else 'image']
-  x, y = (jnp.asarray(a) for a in dataset.train)
+def epoch_seconds(
+  name: str, size: int, strategy: str, examples: int, reps: int
+) -> tuple[float, str]:
+  """Seconds of an epoch of a G-point learning-rate grid: the fastest of ``reps`` epochs
+  after the first (which compiles), the least disturbed by anything else on the machine;
+  and the strategy used ('auto' resolved)."""
+  kind, _, kwargs = bench_models.MODELS[name]
+  x, y = (jnp.asarray(a) for a in bench_models.dataset_for(kind, examples))
+  task = bench_models.make_task(kwargs, kind)
+  if strategy == 'auto':
+    strategy = train.auto_grid_strategy(task, x, 128)
   trainer = train.GridTrainer(
-    task_for(name, dataset),
+    task,
     'adam',
     {'optimizer.learning_rate': 1e-3, 'seed': 0},
     swept=('optimizer.learning_rate',),
+    grid_strategy=strategy,
   )
   points = [{'optimizer.learning_rate': lr} for lr in np.geomspace(1e-4, 1e-2, size)]
   grid = train.grid_arrays(points, trainer.swept)
   state = trainer.init(grid, x)
   state, m = trainer.train_epoch(state, grid, x, y, 0)  # compiles
   jax.block_until_ready(m)
-  start = time.perf_counter()
-  state, m = trainer.train_epoch(state, grid, x, y, 1)
-  jax.block_until_ready(m)
-  return time.perf_counter() - start
+  times = []
+  for epoch in range(1, reps + 1):
+    start = time.perf_counter()
+    state, m = trainer.train_epoch(state, grid, x, y, epoch)
+    jax.block_until_ready(m)
+    times.append(time.perf_counter() - start)
+  return min(times), strategy
+
+
+# Examples per timed epoch: enough minibatches that an epoch of one point takes ~1 s here.
+EXAMPLES = {'lr': 55_000, 'mlp': 16_384, 'vae': 32_768, 'perez_cnn': 2_560, 'cnn': 1_280}
 
 
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__)
   parser.add_argument('--sizes', default='1,2,4,8,16,32')
-  parser.add_argument('--models', default='lr,mlp,vae')
+  parser.add_argument('--models', default=','.join(EXAMPLES))
+  parser.add_argument('--strategies', default='auto', help='auto, vmap, map (comma-separated)')
   parser.add_argument('--end-to-end', action='store_true')
   parser.add_argument('--epochs', type=int, default=10)
+  parser.add_argument('--reps', type=int, default=2, help='timed epochs (the fastest counts)')
+  parser.add_argument('--figure4', action='store_true', help="time Figure 4's grid end to end")
   args = parser.parse_args()
   print(f'{os.cpu_count()} cores; jax {jax.__version__}; {jax.devices()[0].device_kind}')
   if args.end_to_end:
@@ -99,21 +107,31 @@ def main() -> None:
       f'LR on Fashion-MNIST, {args.epochs} epochs: one run {one:.1f} s, '
       f'8-point sweep {eight:.1f} s, ratio {eight / one:.2f}'
     )
-  datasets = {
-    'image': data.load('fashion_mnist'),
-    'binary': data.load('fashion_mnist', binarize=True),
-  }
+  if args.figure4:
+    print(
+      f'Figure 4 (VAE, 60 points, {args.epochs} epochs), end to end: '
+      f'{figure4_seconds(args.epochs):.1f} s',
+      flush=True,
+    )
   sizes = [int(s) for s in args.sizes.split(',')]
-  print('| model | ' + ' | '.join(f'G={s}' for s in sizes) + ' |')
-  print('|---|' + '---|' * len(sizes))
+  print('| model | strategy | G=1 (s) | ' + ' | '.join(f'G={s}' for s in sizes if s > 1) + ' |')
+  print('|---|---|---|' + '---|' * (len(sizes) - 1))
   for name in args.models.split(','):
-    cells = []
-    for size in sizes:
-      seconds = epoch_seconds(name, size, datasets)
-      cells.append(f'{seconds:.2f} s ({seconds / size:.2f})')
-      print(f'  {name} G={size}: {seconds:.2f} s/epoch', file=sys.stderr, flush=True)
-    print(f'| {name} | ' + ' | '.join(cells) + ' |', flush=True)
-  print('cells: seconds per epoch of the whole grid (seconds per grid point)')
+    for strategy in args.strategies.split(','):
+      single, used = epoch_seconds(name, 1, strategy, EXAMPLES[name], args.reps)
+      cells = []
+      for size in sizes:
+        if size == 1:
+          continue
+        seconds, used = epoch_seconds(name, size, strategy, EXAMPLES[name], args.reps)
+        cells.append(f'{seconds / size / single:.2f}')
+        print(f'  {name} {strategy} G={size}: {seconds:.2f} s/epoch', file=sys.stderr, flush=True)
+      label = f'{strategy} ({used})' if strategy == 'auto' else strategy
+      print(f'| {name} | {label} | {single:.3g} | ' + ' | '.join(cells) + ' |', flush=True)
+  print(
+    "cells: seconds per grid point per epoch, divided by one run's epoch (G=1); "
+    f'examples per epoch: {EXAMPLES}'
+  )
 
 
 if __name__ == '__main__':

@@ -2,7 +2,7 @@
 
 VAE with 500 softplus hidden units and a 50-d latent on binarized MNIST. Grid:
 β1 ∈ {0, 0.9} × β2 ∈ {0.99, 0.999, 0.9999} × log10 α ∈ {−5, ..., −1} × bias correction
-on/off = 60 points, vmapped. Loss (negative ELBO) after 10 epochs (argument `long`: 100).
+on/off = 60 points, one program. Loss (negative ELBO) after 10 epochs (argument `long`: 100).
 `fmnist`: Fashion-MNIST binarised at 0.5.
 
   python -m experiments.run --config=configs/vae_mnist.py

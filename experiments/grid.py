@@ -28,15 +28,14 @@ from experiments.point import Point, points_from_records
 from experiments.programs import RunError
 from experiments.rundir import RunDir
 
-CONV_MODELS = ('cnn', 'perez_cnn')
 
-
-def grid_strategy(config: ml_collections.ConfigDict) -> str:
-  """'auto': run a conv net's grid points one after another on CPU, vmap otherwise."""
+def grid_strategy(
+  config: ml_collections.ConfigDict, task: train_lib.Task, x_example: np.ndarray
+) -> str:
+  """The configured strategy; 'auto' is :func:`adam_jax.train.auto_grid_strategy`."""
   if config.grid_strategy != 'auto':
     return config.grid_strategy
-  on_cpu = jax.default_backend() == 'cpu'
-  return 'map' if on_cpu and config.model.name in CONV_MODELS else 'vmap'
+  return train_lib.auto_grid_strategy(task, jnp.asarray(x_example[:1]), config.batch_size)
 
 
 def run(config: ml_collections.ConfigDict, workdir: str, fresh: bool = False) -> dict[str, Any]:
@@ -117,15 +116,19 @@ def run_program(
 ) -> list[Point]:
   """Trains every grid point of one program, chunk by chunk, for ``config.num_epochs``."""
   mesh = train_lib.make_mesh(config.mesh.grid, config.mesh.data)
+  task = programs.build_task(config, dataset)
+  strategy = 'vmap' if mesh is not None else grid_strategy(config, task, dataset.train[0])
+  # Fixed at the first run, so that a resumed run continues with the same arithmetic.
+  strategy = rundir.remember(f'grid_strategy/{program.index}', strategy)
   trainer = train_lib.GridTrainer(
-    task=programs.build_task(config, dataset),
+    task=task,
     optimizer=config.optimizer.name,
     hparams=programs.point_hparams(config),
     swept=program.swept,
     schedule=config.optimizer.schedule,
     batch_size=config.batch_size,
     eval_batch_size=config.eval.batch_size,
-    grid_strategy='vmap' if mesh is not None else grid_strategy(config),
+    grid_strategy=strategy,
     mesh=mesh,
   )
   x_train, y_train = trainer.shard(tuple(jnp.asarray(a) for a in dataset.train), grid_axis=False)

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+
+from experiments.run import CACHE_ENV, enable_compilation_cache
+
+# One XLA compilation cache for the whole suite, in-process runs and the command-line
+# subprocesses alike (they inherit the variable): a program that takes over 0.5 s to
+# compile compiles once. Per user, outside ~/.cache; an entry is hit only by the same
+# program compiled with the same options and JAX version.
+os.environ[CACHE_ENV] = os.path.join(tempfile.gettempdir(), f'adam_jax_test_xla_{os.getuid()}')
+enable_compilation_cache()
 
 
 @pytest.fixture

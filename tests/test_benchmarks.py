@@ -4,7 +4,7 @@ import jax
 import optax
 
 import adam_jax
-from benchmarks import bench_models, bench_update
+from benchmarks import bench_models, bench_sweep, bench_update
 
 
 def test_bench_models_loops_run():
@@ -21,3 +21,9 @@ def test_bench_update_runs():
   for opt in (adam_jax.adam(1e-3), optax.adam(1e-3)):
     times = bench_update.time_update(opt, params, grads, steps=2, reps=2)
     assert len(times) == 2 and min(times) > 0
+
+
+def test_bench_sweep_grid_runs_with_each_strategy():
+  for strategy, used in (('vmap', 'vmap'), ('map', 'map'), ('auto', 'vmap')):  # LR: vmap
+    seconds, chosen = bench_sweep.epoch_seconds('lr', 2, strategy, 256, reps=1)
+    assert seconds > 0 and chosen == used or jax.default_backend() != 'cpu'

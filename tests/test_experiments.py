@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 
+import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
@@ -290,3 +291,47 @@ def test_every_config_and_each_of_its_arguments_passes_validation(name, arg):
 def test_an_unknown_config_argument_is_refused_with_the_known_ones():
   with pytest.raises(ValueError, match='unknown config argument bogus.*dropout'):
     load_config('mlp_mnist', 'bogus')
+
+
+def test_training_flops_counts_dense_and_convolution_layers():
+  """3x the forward FLOPs; a convolution counted tap by tap, not as 6 * params."""
+  x = jnp.zeros((1, 28, 28, 1))
+  lr = train.Task(models.get_model('logistic_regression', num_classes=10), 'classifier')
+  matmul = 2 * 784 * 10 * 128
+  assert matmul * 3 <= train.training_flops(lr, x, 128) <= matmul * 3 * 1.1
+  cnn = train.Task(models.get_model('perez_cnn', num_classes=10), 'classifier')
+  # The second convolution alone: 2 FLOPs per multiply-add at every output position
+  # (14x14), less the taps that fall on the 'SAME' padding, which XLA does not count.
+  conv = 2 * 14 * 14 * (25 * 32) * 64 * 128
+  assert train.training_flops(cnn, x, 128) > 3 * 0.8 * conv
+
+
+@pytest.mark.skipif(jax.default_backend() != 'cpu', reason='accelerators always vmap')
+def test_auto_grid_strategy_maps_compute_bound_points_on_cpu():
+  x = jnp.zeros((1, 28, 28, 1))
+
+  def task(name):
+    return train.Task(models.get_model(name, num_classes=10), 'classifier')
+
+  assert train.auto_grid_strategy(task('logistic_regression'), x, 128) == 'vmap'
+  assert train.auto_grid_strategy(task('perez_cnn'), x, 128) == 'map'
+  assert train.auto_grid_strategy(task('mlp'), x, 128) == 'map'
+  assert train.auto_grid_strategy(task('mlp'), x, 8) == 'vmap'  # small steps batch
+
+
+def test_compilation_cache_folder_comes_from_the_environment(monkeypatch, tmp_path):
+  from experiments import run as run_cli  # noqa: PLC0415
+
+  before = jax.config.jax_compilation_cache_dir
+  try:
+    jax.config.update('jax_compilation_cache_dir', None)
+    monkeypatch.setenv(run_cli.CACHE_ENV, 'off')
+    assert run_cli.enable_compilation_cache() is None
+    assert not jax.config.jax_compilation_cache_dir
+    monkeypatch.setenv(run_cli.CACHE_ENV, str(tmp_path))
+    assert run_cli.enable_compilation_cache() == str(tmp_path)
+    assert jax.config.jax_compilation_cache_dir == str(tmp_path)
+    monkeypatch.setenv(run_cli.CACHE_ENV, 'off')  # JAX's own setting is left alone
+    assert run_cli.enable_compilation_cache() == str(tmp_path)
+  finally:
+    jax.config.update('jax_compilation_cache_dir', before)
