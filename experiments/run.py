@@ -151,8 +151,8 @@ def enable_compilation_cache() -> str | None:
   """Turns on XLA's persistent compilation cache; returns its folder (None: off).
 
   A rerun, a resumed run, or a program whose compiled code another already made (every
-  program's evaluation is the same code) loads it instead of compiling: a CNN's smoke run
-  takes 31 s instead of 37 s the first time and 21 s the next. The folder is
+  program's evaluation is the same code) loads it instead of compiling: the CIFAR CNN's
+  smoke run took 32-35 s instead of 37-41 s the first time, 20-21 s the next. The folder is
   ``$ADAM_JAX_COMPILATION_CACHE`` (``off`` turns it off), else ``~/.cache/adam_jax/xla``;
   one set for JAX itself (``JAX_COMPILATION_CACHE_DIR``) is left as it is, and so is
   ``JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS`` (else 0.5 s). JAX never prunes the
