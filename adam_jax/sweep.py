@@ -1,4 +1,4 @@
-"""Sweeps: a Cartesian product of config values, split into programs and vmapped grids.
+"""Sweeps: a Cartesian product of config values, split into programs and their grids.
 
 A sweep maps dotted config paths to lists of values. Paths whose values are numbers or
 booleans and that a program can take as traced arrays (``seed``, ``model.l2`` and the

@@ -117,9 +117,12 @@ def run_program(
   """Trains every grid point of one program, chunk by chunk, for ``config.num_epochs``."""
   mesh = train_lib.make_mesh(config.mesh.grid, config.mesh.data)
   task = programs.build_task(config, dataset)
-  strategy = 'vmap' if mesh is not None else grid_strategy(config, task, dataset.train[0])
-  # Fixed at the first run, so that a resumed run continues with the same arithmetic.
-  strategy = rundir.remember(f'grid_strategy/{program.index}', strategy)
+  # Fixed at the first run, so that a resumed run continues with the same arithmetic (and
+  # does not count FLOPs again).
+  key = f'grid_strategy/{program.index}'
+  strategy = rundir.state.get(key) or rundir.remember(
+    key, 'vmap' if mesh is not None else grid_strategy(config, task, dataset.train[0])
+  )
   trainer = train_lib.GridTrainer(
     task=task,
     optimizer=config.optimizer.name,

@@ -2,10 +2,11 @@
 
 ``config.json`` (the resolved config), ``metrics.jsonl`` (one object per evaluation),
 ``summary.json`` (every grid point's final metrics and the chosen points),
-``run_state.json`` (what a resumed run must know: chunk sizes, time spent), TensorBoard
-events under ``tensorboard/`` and orbax checkpoints under ``checkpoints/``. The training
-loop writes through :class:`RunDir`; the report, the plots, the console table and
-``reproduce`` read through :class:`Run`. A grid point is one :class:`Point` everywhere.
+``run_state.json`` (what a resumed run must know: chunk sizes, grid strategies, time
+spent), TensorBoard events under ``tensorboard/`` and orbax checkpoints under
+``checkpoints/``. The training loop writes through :class:`RunDir`; the report, the plots,
+the console table and ``reproduce`` read through :class:`Run`. A grid point is one
+:class:`Point` everywhere.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ def section(r: Report) -> None:
     '## Figure 4, §6.4: bias correction in a VAE',
     '',
     "VAE 784-500-50 (softplus), binarised **Fashion-MNIST**, the paper's whole grid as one "
-    'vmapped program: β1 ∈ {0, 0.9} × β2 ∈ {0.99, 0.999, 0.9999} × log10 α ∈ {−5, …, −1} × '
+    'compiled program: β1 ∈ {0, 0.9} × β2 ∈ {0.99, 0.999, 0.9999} × log10 α ∈ {−5, …, −1} × '
     'bias correction on/off. Red: with bias correction, green: without; crosses at the top '
     'are runs whose loss went non-finite. The paper: "values β2 close to 1 indeed lead to '
     'instabilities in training when no bias correction term was present".',
