@@ -16,7 +16,7 @@ minibatch of 128 inside a scan (2 CPU cores; benchmarks/RESULTS.md):
   elementwise.
 
 :class:`Conv` is a drop-in for ``flax.linen.Conv(features, kernel_size, padding='SAME')``
-(same parameter names, shapes and initialisers).
+(same parameter names, shapes and default initialisers).
 """
 
 from __future__ import annotations
@@ -136,15 +136,19 @@ class Conv(nn.Module):
   Attributes:
     features: number of output channels.
     kernel_size: (height, width) of the kernel.
+    kernel_init: initializer of the HWIO kernel (flax's default, LeCun normal).
+    bias_init: initializer of the bias (flax's default, zeros).
   """
 
   features: int
   kernel_size: Sequence[int] = (5, 5)
+  kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
+  bias_init: nn.initializers.Initializer = nn.initializers.zeros_init()
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     """The convolution of ``x`` (NHWC) with the layer's kernel, plus its bias."""
     shape = (*self.kernel_size, x.shape[-1], self.features)
-    kernel = self.param('kernel', nn.initializers.lecun_normal(), shape)
-    bias = self.param('bias', nn.initializers.zeros_init(), (self.features,))
+    kernel = self.param('kernel', self.kernel_init, shape)
+    bias = self.param('bias', self.bias_init, (self.features,))
     return conv_same(x, kernel.astype(x.dtype)) + bias.astype(x.dtype)

@@ -1,4 +1,4 @@
-"""The models of Kingma & Ba (2015), §6, and of Pérez's MNIST replication, in Flax linen.
+"""The models of Kingma & Ba (2015), §6, of Pérez's MNIST replication and DeepOBS, in Flax linen.
 
 Every model is called as ``model.apply(variables, x, train=..., rngs=...)`` and has no
 mutable state (no BatchNorm). Dropout draws from the ``'dropout'`` rng collection and is
@@ -11,6 +11,7 @@ the identity when ``train`` is false; the VAE always draws its latent sample fro
 | ``'mlp'`` | 2×1000 ReLU MLP, optional dropout | §6.2, Pérez §2.2 |
 | ``'cnn'`` | c64-c64-c128-1000 CNN, optional dropout | §6.3 |
 | ``'perez_cnn'`` | two-stage CNN with two FC layers | Pérez §4.1.3 |
+| ``'deepobs_2c2d'`` | DeepOBS's 2c2d CNN, its truncated-normal init | DeepOBS ``fmnist_2c2d`` |
 | ``'vae'`` | 500 softplus units, 50-d Gaussian latent, Bernoulli decoder | §6.4 |
 
 Example:
@@ -35,6 +36,7 @@ from adam_jax import layers
 
 __all__ = [
   'MLP',
+  'DeepOBS2C2D',
   'MODELS',
   'VAE',
   'LogisticRegression',
@@ -221,6 +223,68 @@ class PerezCNN(PaperCNN):
   dense: int = 1024
 
 
+class DeepOBS2C2D(nn.Module):
+  """DeepOBS's ``2c2d`` network, the model of its ``fmnist_2c2d`` test problem.
+
+  Schneider, Balles & Hennig (ICLR 2019), adapted by DeepOBS from TensorFlow's CNN
+  tutorial: two stages of a 5×5 convolution (SAME, stride 1) with ReLU and a 2×2 max-pool
+  with stride 2 (SAME), 32 then 64 filters (28→14→7); the 7·7·64 = 3136 features in HWC
+  order; a 1024-unit ReLU layer; a linear classifier. No dropout, no batch norm, no weight
+  decay: the loss is the plain softmax cross-entropy. Every kernel is drawn from a normal
+  of standard deviation ``init_stddev`` = 0.05 truncated at two standard deviations
+  (values in ±0.1, actual standard deviation 0.05·0.8796 ≈ 0.0440: TensorFlow's
+  ``truncated_normal_initializer(stddev=0.05)``, DeepOBS's PyTorch ``_truncated_normal_init``
+  and :func:`jax.nn.initializers.truncated_normal` are the same distribution), and every
+  bias starts at the constant ``init_bias`` = 0.05.
+
+  ReLU is monotone, so pooling before the ReLU (as :func:`_conv_stage` does, cheaper)
+  gives exactly DeepOBS's conv → ReLU → pool. The layer widths are Pérez's CNN's
+  (:class:`PerezCNN`); the pooling window (2×2, not 3×3) and the initialisation differ.
+
+  References:
+    Schneider, Balles & Hennig, *DeepOBS: A Deep Learning Optimizer Benchmark Suite*,
+    ICLR 2019; github.com/fsschneider/DeepOBS: ``deepobs/tensorflow/testproblems/_2c2d.py``
+    and ``fmnist_2c2d.py``; PyTorch: ``deepobs/pytorch/testproblems/testproblems_modules.py``
+    (``net_mnist_2c2d``) and ``testproblems_utils.py`` (``_truncated_normal_init``).
+
+  Attributes:
+    num_classes: Number of output logits.
+    features: Filters of each 5×5 convolution stage.
+    dense: Width of the hidden ReLU layer.
+    init_stddev: Standard deviation, before truncation at ±2σ, of every kernel.
+    init_bias: The constant every bias starts at.
+  """
+
+  num_classes: int
+  features: Sequence[int] = (32, 64)
+  dense: int = 1024
+  init_stddev: float = 0.05
+  init_bias: float = 0.05
+
+  @nn.compact
+  def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+    """Logits ``(batch, num_classes)``.
+
+    Args:
+      x: Images ``(batch, height, width, channels)`` (or ``(batch, height, width)``).
+      train: Unused (the network has no dropout); accepted like every model's.
+
+    Returns:
+      The class logits.
+    """
+    del train
+    init = {
+      'kernel_init': nn.initializers.truncated_normal(self.init_stddev),
+      'bias_init': nn.initializers.constant(self.init_bias),
+    }
+    x = _as_image(x)
+    for i, f in enumerate(self.features):
+      x = layers.Conv(f, kernel_size=(5, 5), name=f'conv_{i}', **init)(x)
+      x = nn.relu(layers.max_pool_same(x, window_shape=(2, 2), strides=(2, 2)))
+    x = nn.relu(nn.Dense(self.dense, name='dense', **init)(_flatten(x)))
+    return nn.Dense(self.num_classes, name='output', **init)(x)
+
+
 class VAE(nn.Module):
   """Variational auto-encoder of the Adam paper, §6.4 (Kingma & Welling, 2013).
 
@@ -273,6 +337,7 @@ MODELS: dict[str, type[nn.Module]] = {
   'mlp': MLP,
   'cnn': PaperCNN,
   'perez_cnn': PerezCNN,
+  'deepobs_2c2d': DeepOBS2C2D,
   'vae': VAE,
 }
 

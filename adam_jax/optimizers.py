@@ -330,6 +330,12 @@ def optimizer_hparams(name: str) -> tuple[str, ...]:
   return tuple(inspect.signature(_lookup(name)).parameters)
 
 
+def optimizer_defaults(name: str) -> dict[str, Any]:
+  """The default value of each keyword argument of optimizer ``name`` that has one."""
+  params = inspect.signature(_lookup(name)).parameters.values()
+  return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+
+
 def _lookup(name: str) -> Callable[..., optax.GradientTransformation]:
   try:
     return OPTIMIZERS[name]

@@ -27,8 +27,9 @@ import numpy as np
 import optax
 
 from adam_jax import data as data_lib
+from adam_jax import diagnostics as diagnostics_lib
 from adam_jax import losses
-from adam_jax.optimizers import get_optimizer
+from adam_jax.optimizers import get_optimizer, optimizer_defaults
 from adam_jax.schedules import inverse_sqrt_decay
 
 Hparams = Mapping[str, Any]  # dotted path -> value, e.g. {'optimizer.learning_rate': 1e-3}
@@ -36,6 +37,7 @@ Hparams = Mapping[str, Any]  # dotted path -> value, e.g. {'optimizer.learning_r
 SCHEDULES = ('constant', 'inverse_sqrt')
 GRID_STRATEGIES = ('vmap', 'map')
 GRID_AXIS, DATA_AXIS = 'grid', 'data'
+DIAGNOSTICS = 'optimizer'  # key of the per-layer statistics among an epoch's metrics
 
 
 # XLA:CPU in jaxlib 0.10 hands convolutions to its YNNPACK library, which runs each one
@@ -276,6 +278,9 @@ class GridTrainer:
     schedule: 'constant' or 'inverse_sqrt' (α/√t, t the step).
     batch_size: minibatch size.
     eval_batch_size: batch size for evaluation.
+    diagnostics: also return, once per epoch (its last step), per-layer optimizer
+      statistics (:func:`adam_jax.diagnostics.layer_statistics`) under the key
+      :data:`DIAGNOSTICS` of the epoch's metrics.
     grid_strategy: 'vmap' batches the grid points into each operation (pays when one
       point's operations are too small to keep the device busy); 'map' runs them one
       after the other inside the same compiled program (``lax.map``).
@@ -291,6 +296,7 @@ class GridTrainer:
   eval_batch_size: int = 1000
   grid_strategy: str = 'vmap'
   mesh: jax.sharding.Mesh | None = None
+  diagnostics: bool = False
 
   def point(self, grid_values: Hparams) -> dict[str, Any]:
     """All hyperparameters of one grid point (shared values overridden by swept ones)."""
@@ -313,7 +319,7 @@ class GridTrainer:
     opt = self._optimizer(hp)
     l2 = hp.get('model.l2', 0.0)
 
-    def step(state: TrainState, idx: jax.Array):
+    def train_step(state: TrainState, idx: jax.Array):
       key = jax.random.fold_in(state.key, state.step)
       xb, yb = self._batch_constraint(x[idx]), self._batch_constraint(y[idx])
 
@@ -327,9 +333,25 @@ class GridTrainer:
       grads, means = jax.grad(objective, has_aux=True)(state.params)
       updates, opt_state = opt.update(grads, state.opt_state, state.params)
       params = optax.apply_updates(state.params, updates)
-      return TrainState(state.step + 1, params, opt_state, state.key), means
+      return TrainState(state.step + 1, params, opt_state, state.key), means, updates
 
-    return jax.lax.scan(step, state, order)
+    def step(state: TrainState, idx: jax.Array):
+      return train_step(state, idx)[:2]
+
+    if not self.diagnostics:
+      return jax.lax.scan(step, state, order)
+    # The epoch's last step on its own, so that its statistics cost nothing in the others.
+    state, means = jax.lax.scan(step, state, order[:-1])
+    state, last, updates = train_step(state, order[-1])
+    means = jax.tree.map(lambda a, b: jnp.concatenate([a, b[None]]), means, last)
+    settings = {k: self._optimizer_setting(hp, k) for k in ('b2', 'eps', 'bias_correction')}
+    stats = diagnostics_lib.layer_statistics(updates, state.opt_state, **settings)
+    return state, {**means, DIAGNOSTICS: stats}
+
+  def _optimizer_setting(self, hp: Hparams, key: str) -> Any:
+    """The optimizer's ``key`` at this point: the configured value, else its default."""
+    value = hp.get(f'optimizer.{key}')
+    return optimizer_defaults(self.optimizer).get(key) if value is None else value
 
   def _evaluate_point(self, params, x, y, weights, key):
     def body(totals, batch):
@@ -440,6 +462,9 @@ class GridTrainer:
     self, state: TrainState, grid: Mapping[str, jax.Array], x: jax.Array, y: jax.Array, epoch: int
   ) -> tuple[TrainState, dict[str, jax.Array]]:
     """One epoch for every grid point; returns new states and per-step metrics (G, steps).
+
+    With ``diagnostics``, the metrics also hold :data:`DIAGNOSTICS`: ``{leaf path:
+    {statistic: (G,)}}`` after the epoch's last step.
 
     ``epoch`` counts from 0; the data order is :func:`epoch_order` of (seed, epoch).
     """

@@ -39,6 +39,21 @@ def base() -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   config.experiment = 'train'  # 'train' (a dataset and a model) or 'reddi' (online problem)
   config.seed = 0
+  # Replicates: every grid point is trained with seeds seed, …, seed+seeds−1 in the same
+  # compiled program, and configurations are compared by their mean (experiments.stats).
+  config.seeds = 1
+  # DeepOBS's protocol when > 0: tune on the grid as configured, then train each program's
+  # chosen configuration again with this many seeds (one compiled program) and report those.
+  config.rerun_seeds = 0
+  # Swept paths whose every value gets its own rerun choice (e.g. Figure 4's cells); ():
+  # one choice per program.
+  config.rerun_by = ()
+  # Also record the training loss averaged over every window of this many steps
+  # (metrics.jsonl records with split 'train_steps'; 0: once per epoch only).
+  config.log_every_steps = 0
+  # Once per epoch, per parameter leaf: update RMS, and for Adam the fraction of √v̂ < ε
+  # and the median √v̂ (§6.3; metrics.jsonl records with split 'optimizer').
+  config.diagnostics = False
   config.num_epochs = 10
   config.batch_size = 128  # §6: "minibatch size of 128" in every experiment.
 
@@ -97,11 +112,19 @@ def sweep(config: ml_collections.ConfigDict, path: str, values: list) -> None:
   sweep_lib.set_path(config.sweep, path, tuple(values))
 
 
+# Seeds of the report's comparisons (the `seeds` and `rerun` arguments).
+REPORT_SEEDS, QUICK_SEEDS = 5, 2
+
 # Arguments every config takes (`--config=configs/NAME.py:fmnist,smoke`).
 COMMON_ARGS = {
   'fmnist': 'Fashion-MNIST instead of MNIST (the real data an offline machine has)',
   'quick': 'the reduced recipe of `make reproduce-quick` (fewer epochs and grid points)',
   'smoke': 'a few steps on synthetic data of the real shapes (offline, seconds)',
+  'seeds': f'every configuration with {REPORT_SEEDS} seeds (with `quick`: {QUICK_SEEDS})',
+  'rerun': (
+    f"DeepOBS's protocol: tune on one seed, then train the choices again with {REPORT_SEEDS} "
+    f'seeds (with `quick`: {QUICK_SEEDS})'
+  ),
 }
 
 
@@ -132,9 +155,14 @@ def parse_args(
 
 
 def finish(config: ml_collections.ConfigDict, args: set[str]) -> ml_collections.ConfigDict:
-  """Applies the common arguments ``fmnist`` and ``smoke`` (after the config's own)."""
+  """Applies the common arguments (after the config's own)."""
   if 'fmnist' in args:
     config.dataset.name = 'fashion_mnist'
+  seeds = QUICK_SEEDS if 'quick' in args else REPORT_SEEDS
+  if 'seeds' in args:
+    config.seeds = seeds
+  if 'rerun' in args:
+    config.rerun_seeds = seeds
   if 'smoke' in args:
     apply_smoke(config)
   return config

@@ -64,4 +64,7 @@ def get_config(arg: str | None = None):
     elif 'mlp' in args:
       config.num_epochs = 4
       common.sweep(config, 'optimizer.learning_rate', [0.003, 0.01])
-  return common.finish(config, args)
+  config = common.finish(config, args)
+  if 'quick' in args and 'cnn' in args:  # a CNN epoch costs a minute: one seed in the quick run
+    config.seeds = 1
+  return config

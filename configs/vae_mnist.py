@@ -8,6 +8,7 @@ on/off = 60 points, one program. Loss (negative ELBO) after 10 epochs (argument 
   python -m experiments.run --config=configs/vae_mnist.py
   python -m experiments.run --config=configs/vae_mnist.py:long
   python -m experiments.run --config=configs/vae_mnist.py:fmnist
+  python -m experiments.run --config=configs/vae_mnist.py:fmnist,rerun   # each cell's α, 5 seeds
   python -m experiments.run --config=configs/vae_mnist.py:smoke
 """
 
@@ -29,6 +30,8 @@ def get_config(arg: str | None = None):
   common.sweep(config, 'optimizer.b2', [0.99, 0.999, 0.9999])
   common.sweep(config, 'optimizer.learning_rate', [1e-5, 1e-4, 1e-3, 1e-2, 1e-1])
   common.sweep(config, 'optimizer.bias_correction', [True, False])
+  # The figure compares cells: with `rerun`, each cell's best α is trained again with seeds.
+  config.rerun_by = ('optimizer.b1', 'optimizer.b2', 'optimizer.bias_correction')
   if 'quick' in args:
     config.num_epochs = 2
     common.sweep(config, 'optimizer.b2', [0.99, 0.9999])

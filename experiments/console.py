@@ -8,9 +8,9 @@ from typing import Any
 
 from absl import logging
 
-from experiments import select
+from experiments import select, stats
 from experiments.point import Point
-from experiments.rundir import Run
+from experiments.results import Run
 
 
 def duration(seconds: float) -> str:
@@ -59,8 +59,11 @@ def table(run: Run, max_rows: int = 40) -> str:
   """The results table printed when a run ends.
 
   One row per grid point (the chosen ones only, for a large grid); ``*`` marks the overall
-  choice and ``+`` each program's.
+  choice and ``+`` each program's. With several seeds, one row per configuration, each
+  cell the mean ± std over its seeds (:func:`seeds_table`).
   """
+  if run.num_seeds > 1:
+    return seeds_table(run, max_rows)
   points = run.points
   keys = list(dict.fromkeys(k for p in points for k in p.values))
   chosen = {p.grid_index for p in run.best_per_program()}
@@ -89,15 +92,64 @@ def table(run: Run, max_rows: int = 40) -> str:
         mark,
       ]
     )
-  widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-  lines = ['  '.join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in [header, *rows]]
-  lines.insert(1, '-' * len(lines[0]))
-  if len(shown) < len(points):
-    lines.append(f'({len(points) - len(shown)} more grid points in summary.json)')
-  lines.append(
+  footer = (
     f'* best on {run.summary["selected_by"]}; + best of its program; '
     f'{run.num_epochs} epochs in {duration(run.train_wall_time_s)}'
   )
+  return _layout(header, rows, len(points) - len(shown), 'grid points', footer)
+
+
+def seeds_table(run: Run, max_rows: int = 40) -> str:
+  """One row per configuration: mean ± std over its seeds, and how many seeds it has.
+
+  ``seeds`` reads ``5`` when every seed finished, ``4/5 (1 diverged)`` otherwise; the
+  statistics are over the seeds that finished. ``*`` and ``+`` mark the configurations
+  chosen by their mean, overall and per program.
+  """
+  configs = run.configurations
+  keys = list(dict.fromkeys(k for c in configs for k in c.values))
+  chosen = {c.index for c in run.best_configurations()}
+  best = run.summary.get('best_configuration')
+  short = [k.split('.')[-1] for k in keys]
+  header = ['#', *(s if short.count(s) == 1 else k for s, k in zip(short, keys, strict=True))]
+  header += ['seeds', 'train loss', 'val loss', 'val acc', 'test loss', 'test acc', '']
+  shown = configs
+  if len(configs) > max_rows:
+    shown = [c for c in configs if c.index in chosen] or configs[:max_rows]
+  rows = []
+  for c in shown:
+    seeds = str(len(c.seeds)) if not c.diverged else f'{c.n}/{len(c.seeds)} ({c.diverged} diverged)'
+    mark = ('*' if c.index == best else '') + ('+' if c.index in chosen else '')
+    cells = [
+      stats.format_spread(c.spread(split, metric), 100 if metric == 'accuracy' else 1)
+      for split, metric in _COLUMNS
+    ]
+    rows.append([str(c.index), *(_fmt(c.get(k)) for k in keys), seeds, *cells, mark])
+  seeds = ', '.join(map(str, run.summary.get('seeds') or []))
+  footer = (
+    f'mean ± std over seeds {seeds} (accuracy in %); * best mean on '
+    f'{run.summary["selected_by"]}; + best of its program; {run.num_epochs} epochs in '
+    f'{duration(run.train_wall_time_s)}'
+  )
+  return _layout(header, rows, len(configs) - len(shown), 'configurations', footer)
+
+
+_COLUMNS = (
+  ('train', 'loss'),
+  ('validation', 'loss'),
+  ('validation', 'accuracy'),
+  ('test', 'loss'),
+  ('test', 'accuracy'),
+)
+
+
+def _layout(header: list[str], rows: list[list[str]], hidden: int, what: str, footer: str) -> str:
+  widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+  lines = ['  '.join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in [header, *rows]]
+  lines.insert(1, '-' * len(lines[0]))
+  if hidden:
+    lines.append(f'({hidden} more {what} in summary.json)')
+  lines.append(footer)
   return '\n'.join(lines)
 
 

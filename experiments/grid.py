@@ -47,7 +47,9 @@ def run(config: ml_collections.ConfigDict, workdir: str, fresh: bool = False) ->
   with signals.checkpoint_on_signals():
     start = time.time()
     rundir = RunDir(workdir, config, fresh)
-    program_list = programs.expand(config)
+    tuning = programs.expand(config)
+    reruns = programs.rerun_programs(config, tuning)
+    program_list = tuning + reruns
     previous = _resumable_records(rundir, program_list)
     if previous:
       logging.info('resuming the run in %s (%d evaluations kept)', workdir, len(previous))
@@ -60,6 +62,9 @@ def run(config: ml_collections.ConfigDict, workdir: str, fresh: bool = False) ->
     datasets: dict[str, data_lib.Dataset] = {}
     points: list[Point] = []
     for program in program_list:
+      if program in reruns:  # DeepOBS's protocol: the tuning program's choice, more seeds
+        tuned = [p for p in points if p.program == program.index - len(tuning)]
+        program = programs.with_chosen(program, tuned, config.eval.select_metric, config.seed)
       pconfig = programs.program_config(config, program.structural)
       key = json.dumps(pconfig.dataset.to_dict(), sort_keys=True)
       if key not in datasets:
@@ -72,6 +77,8 @@ def run(config: ml_collections.ConfigDict, workdir: str, fresh: bool = False) ->
       config.eval.select_metric,
       time.time() - start,
       rundir.train_wall_time,
+      default_seed=config.seed,
+      reruns=[p.index for p in reruns],
     )
     rundir.finish(summary)
     return summary
@@ -133,6 +140,7 @@ def run_program(
     eval_batch_size=config.eval.batch_size,
     grid_strategy=strategy,
     mesh=mesh,
+    diagnostics=config.diagnostics,
   )
   x_train, y_train = trainer.shard(tuple(jnp.asarray(a) for a in dataset.train), grid_axis=False)
   if x_train.shape[0] < config.batch_size:
@@ -211,6 +219,7 @@ def train_chunk(config, trainer, chunk: _Chunk, train_xy, splits, rundir, single
     state, step_metrics = trainer.train_epoch(state, grid, x_train, y_train, epoch)
     evals = {name: trainer.evaluate(state.params, *xy) for name, xy in splits.items()}
     host = jax.device_get({'train': step_metrics, **evals})
+    optimizer_stats = host['train'].pop(train_lib.DIAGNOSTICS, {})
     records = []
     for pos in real:
       point = chunk.points[pos]
@@ -225,6 +234,14 @@ def train_chunk(config, trainer, chunk: _Chunk, train_xy, splits, rundir, single
         )
         point.update(record)
         records.append(record)
+      step = (epoch + 1) * steps_per_epoch
+      for param, values in optimizer_stats.items():
+        stats = {k: _mean(np.asarray(v[pos])) for k, v in values.items()}
+        records.append(
+          point.record(step=step, epoch=epoch + 1, split='optimizer', param=param, **stats)
+        )
+      if config.log_every_steps:
+        records += point.window_records(losses, epoch, steps_per_epoch, config.log_every_steps)
     rundir.write_records(records)
     if single_run:
       last_finite = _check_single_run(

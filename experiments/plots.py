@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402 (after choosing the backend)
 import numpy as np  # noqa: E402
 
 from experiments.point import Point
-from experiments.rundir import Run  # noqa: E402
+from experiments.results import Run  # noqa: E402
 
 
 def plot_run(run: Run) -> list[str]:
@@ -21,18 +21,18 @@ def plot_run(run: Run) -> list[str]:
   if kind == 'reddi':
     return [plot_reddi(run, os.path.join(run.workdir, 'reddi.png'))]
   paths = [plot_curves(run, os.path.join(run.workdir, 'curves.png'))]
+  if any(r['split'] == 'optimizer' for r in run.records):
+    paths.append(plot_diagnostics(run, os.path.join(run.workdir, 'diagnostics.png')))
   if kind == 'figure4':
     paths.append(plot_figure4(run, os.path.join(run.workdir, 'figure4.png')))
   return paths
 
 
-def _series(run: Run, point: Point, split: str, metric: str) -> tuple[np.ndarray, np.ndarray]:
-  series = run.series(point.grid_index, split, metric)
-  return np.array(list(series)), np.array(list(series.values()), float)
+def _legend(point: Point, seeds_too: bool = True) -> str:
+  """'adam, dropout=True (α=0.01)': the program's choices, then the grid point's values.
 
-
-def _legend(point: Point) -> str:
-  """'adam, dropout=True (α=0.01)': the program's choices, then the grid point's values."""
+  ``seeds_too=False`` leaves the seed out (a curve that stands for all of them).
+  """
 
   def short(path: str) -> str:
     return path.split('.')[-1].replace('learning_rate', 'α')
@@ -40,7 +40,9 @@ def _legend(point: Point) -> str:
   program = ', '.join(
     str(v) if k.endswith('.name') else f'{short(k)}={v}' for k, v in point.structural.items()
   )
-  swept = ', '.join(f'{short(k)}={v:g}' for k, v in point.hparams.items())
+  swept = ', '.join(
+    f'{short(k)}={v:g}' for k, v in point.hparams.items() if seeds_too or k != 'seed'
+  )
   if program and swept:
     return f'{program} ({swept})'
   return program or swept or 'run'
@@ -49,8 +51,10 @@ def _legend(point: Point) -> str:
 def plot_curves(run: Run, path: str) -> str:
   """Training cost (log scale) and test accuracy per epoch, as Figures 1-3 of the paper.
 
-  Each program (optimizer, model, dropout, ...) gets one colour; its best grid point
-  (chosen on the validation split) is drawn bold and labelled, the others thin.
+  Each program (optimizer, model, dropout, ...) gets one colour; its chosen configuration
+  (on the validation split) is drawn bold and labelled, the others thin. With several
+  seeds each curve is the mean over the configuration's seeds, and the chosen ones have a
+  band of ± one standard deviation.
   """
   has_accuracy = any('accuracy' in r for r in run.records)
   panels = [('train', 'loss', 'training cost (mean minibatch loss)')]
@@ -58,33 +62,123 @@ def plot_curves(run: Run, path: str) -> str:
     panels.append(('test', 'accuracy', 'test accuracy'))
   elif any(r['split'] == 'test' for r in run.records):
     panels.append(('test', 'loss', 'test loss'))
+  if any(r['split'] == 'train_steps' for r in run.records):
+    panels.insert(1, ('train_steps', 'loss', 'training cost per iteration, first 3 epochs'))
   fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4.5), squeeze=False)
-  best = {p.grid_index for p in run.best_per_program()}
-  programs = list(dict.fromkeys(p.program for p in run.points))
+  best = {c.index for c in run.best_configurations()}
+  programs = list(dict.fromkeys(c.program for c in run.configurations))
   colors = plt.get_cmap('tab10')
+  seeds = run.num_seeds
   for ax, (split, metric, title) in zip(axes[0], panels, strict=True):
-    for point in run.points:
-      x, y = _series(run, point, split, metric)
+    steps = split == 'train_steps'
+    for config in run.configurations:
+      x, values = run.seed_curves(config, split, metric, steps=steps)
+      if steps:  # the paper's Figure 3 (left) shows the first three epochs by iteration
+        keep = x <= 3 * steps_per_epoch(run)
+        x, values = x[keep], values[:, keep]
       if not len(x):
         continue
-      color = colors(programs.index(point.program) % 10)
-      if point.grid_index in best:
-        ax.plot(x, y, color=color, lw=2.2, label=_legend(point), marker='o', ms=3)
+      color = colors(programs.index(config.program) % 10)
+      mean = mean_of(values)
+      if config.index in best:
+        label = _legend(run.point(config.first_grid_index), seeds_too=False)
+        label += f' [{config.n} seeds]' if seeds > 1 else ''
+        ax.plot(x, mean, color=color, lw=2.2, label=label, marker='o', ms=3)
+        if values.shape[0] > 1:
+          std = np.nanstd(values, axis=0, ddof=1)
+          ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.2, lw=0)
       else:
-        ax.plot(x, y, color=color, lw=0.7, alpha=0.35)
-    ax.set_xlabel('epochs (passes over the training set)')
+        ax.plot(x, mean, color=color, lw=0.7, alpha=0.35)
+    ax.set_xlabel('iterations' if steps else 'epochs (passes over the training set)')
     ax.set_title(title)
     if metric == 'loss':
       ax.set_yscale('log')
     ax.grid(alpha=0.3)
   axes[0][0].legend(fontsize=7, loc='upper right')
+  what = f'mean of {seeds} seeds ± 1 std' if seeds > 1 else 'best'
   fig.suptitle(
-    f'best of each program by {run.summary["selected_by"]} (bold); other grid points thin'
+    f'{what} of each program by {run.summary["selected_by"]} (bold); other configurations thin'
   )
   fig.tight_layout()
   fig.savefig(path, dpi=120)
   plt.close(fig)
   return path
+
+
+def steps_per_epoch(run: Run) -> int:
+  """Optimizer steps in one epoch of the run (from its first epoch's record)."""
+  return next((r['step'] for r in run.records if r['split'] == 'train' and r['epoch'] == 1), 0)
+
+
+DIAGNOSTIC_PANELS = (
+  ('eps_dominated', 'fraction of coordinates with √v̂ < ε', False),
+  ('sqrt_v_hat_median', 'median √v̂', True),
+  ('update_rms', 'RMS of the update', True),
+)
+
+
+def plot_diagnostics(run: Run, path: str) -> str:
+  """§6.3's claim by layer: the share of √v̂ below ε, the median √v̂, the update RMS.
+
+  One row per program (its chosen configuration, the mean over its seeds), one line per
+  parameter leaf, once per epoch (the ``diagnostics`` records, taken after each epoch's
+  last step). The median panel marks ε with a dashed line.
+  """
+  rows = [
+    c
+    for c in run.best_configurations()
+    if any(r['split'] == 'optimizer' and r['grid_index'] in c.grid_indices for r in run.records)
+  ]
+  fig, axes = plt.subplots(
+    len(rows), len(DIAGNOSTIC_PANELS), figsize=(5.2 * 3, 3.6 * len(rows)), squeeze=False
+  )
+  eps = run.config.get('optimizer', {}).get('eps')
+  for row, config in enumerate(rows):
+    records = [
+      r for r in run.records if r['split'] == 'optimizer' and r['grid_index'] in config.grid_indices
+    ]
+    params = list(dict.fromkeys(r['param'] for r in records))
+    for col, (stat, title, log_y) in enumerate(DIAGNOSTIC_PANELS):
+      ax = axes[row][col]
+      for param in params:
+        by_epoch: dict[int, list[float]] = {}
+        for r in records:
+          if r['param'] == param and stat in r:
+            by_epoch.setdefault(r['epoch'], []).append(r[stat])
+        if by_epoch:
+          epochs = sorted(by_epoch)
+          ax.plot(
+            epochs,
+            [np.nanmean(by_epoch[e]) for e in epochs],
+            marker='o',
+            ms=2.5,
+            lw=1.2,
+            label=param.removeprefix('params/'),
+          )
+      label = _legend(run.point(config.first_grid_index), seeds_too=False)
+      ax.set_title(f'{title}\n{label}', fontsize=9)
+      if not ax.lines:  # AdaGrad, SGD, ...: no v̂ to compare with ε
+        ax.text(0.5, 0.5, 'no Adam second moment', ha='center', va='center', color='gray')
+        ax.set_axis_off()
+        continue
+      if stat == 'sqrt_v_hat_median' and eps:
+        ax.axhline(eps, color='k', ls='--', lw=0.8, label=f'ε = {eps:g}')
+      if log_y:
+        ax.set_yscale('log')
+      ax.set_xlabel('epoch')
+      ax.grid(alpha=0.3)
+    next(ax for ax in axes[row] if ax.lines).legend(fontsize=6)
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+  plt.close(fig)
+  return path
+
+
+def mean_of(values: np.ndarray) -> np.ndarray:
+  """The mean over seeds (rows) of each column, NaN where no seed has a value."""
+  count = np.sum(np.isfinite(values), axis=0)
+  total = np.nansum(values, axis=0)
+  return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def figure4_table(run: Run, epoch: int) -> dict[tuple, float]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
+
+import numpy as np
 
 from adam_jax import sweep as sweep_lib
 
@@ -13,8 +15,27 @@ SPLITS = ('train', 'validation', 'test')
 METRICS = ('loss', 'accuracy')
 
 
+class Choices:
+  """What a point and a configuration share: their choices by dotted path.
+
+  Subclasses have ``structural`` (the program's choices) and ``hparams`` (the vmapped ones).
+  """
+
+  structural: dict[str, Any]
+  hparams: dict[str, Any]
+
+  @property
+  def values(self) -> dict[str, Any]:
+    """Every swept choice, structural and vmapped."""
+    return {**self.structural, **self.hparams}
+
+  def get(self, path: str, default: Any = None) -> Any:
+    """The value of a swept path (``'optimizer.name'``), or ``default``."""
+    return self.values.get(path, default)
+
+
 @dataclasses.dataclass
-class Point:
+class Point(Choices):
   """One grid point: its choices as real values, and what training it gave.
 
   Attributes:
@@ -32,15 +53,6 @@ class Point:
   hparams: dict[str, Any]
   diverged_step: int | None = None
   final: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
-
-  @property
-  def values(self) -> dict[str, Any]:
-    """Every swept choice of the point, structural and vmapped."""
-    return {**self.structural, **self.hparams}
-
-  def get(self, path: str, default: Any = None) -> Any:
-    """The point's value of a swept path (``'optimizer.name'``), or ``default``."""
-    return self.values.get(path, default)
 
   def metric(self, split: str, metric: str) -> float:
     """The final ``metric`` on ``split``; NaN when it was not measured."""
@@ -70,6 +82,23 @@ class Point:
     }
     if self.diverged_step is not None:
       out['diverged_step'] = self.diverged_step
+    return out
+
+  def window_records(
+    self, losses: Sequence[float], epoch: int, steps_per_epoch: int, every: int
+  ) -> list[dict[str, Any]]:
+    """``train_steps`` records of one epoch (``log_every_steps``): window means of the loss.
+
+    Windows of ``every`` steps start with the epoch (its last window may be shorter); a
+    record's ``step`` is its window's last step. The per-step losses come back from the
+    compiled epoch as one array, so this costs no host round trip per step.
+    """
+    out = []
+    for start in range(0, len(losses), every):
+      mean = float(np.mean(np.asarray(losses[start : start + every], np.float64)))
+      step = epoch * steps_per_epoch + min(start + every, len(losses))
+      loss = mean if math.isfinite(mean) else math.nan
+      out.append(self.record(step=step, epoch=epoch + 1, split='train_steps', loss=loss))
     return out
 
   def to_json(self) -> dict[str, Any]:

@@ -19,6 +19,8 @@ from adam_jax import models as models_lib
 from adam_jax import sweep as sweep_lib
 from adam_jax import train as train_lib
 from adam_jax.optimizers import optimizer_hparams, static_hparams
+from experiments import select, stats
+from experiments.point import Point
 
 # Keys of config.optimizer that are not optimizer keyword arguments.
 OPTIMIZER_META = ('name', 'schedule')
@@ -36,14 +38,72 @@ def optimizer_names(config: ml_collections.ConfigDict) -> list[str]:
   return list(dict.fromkeys(swept or [config.optimizer.name]))
 
 
+def seed_values(config: ml_collections.ConfigDict) -> list[int]:
+  """The seeds every configuration is trained with: ``seed, …, seed+seeds−1``."""
+  return list(range(config.seed, config.seed + config.get('seeds', 1)))
+
+
 def expand(config: ml_collections.ConfigDict) -> list[sweep_lib.Program]:
-  """The programs of ``config``'s sweep.
+  """The programs of ``config``'s sweep, with ``seeds`` as the innermost vmapped axis.
 
   An option that some optimizer of the run takes as a Python value (optax's
-  ``nesterov``, ...) is structural: one program per value.
+  ``nesterov``, ...) is structural: one program per value. ``seeds > 1`` sweeps ``seed``
+  over :func:`seed_values` inside each program (replicates, compared by their mean: see
+  :mod:`experiments.stats`).
   """
   static = {f'optimizer.{k}' for name in optimizer_names(config) for k in static_hparams(name)}
-  return sweep_lib.expand(sweep_lib.flatten(config.sweep.to_dict()), static)
+  sweep = sweep_lib.flatten(config.sweep.to_dict())
+  if config.get('seeds', 1) > 1:
+    sweep['seed'] = seed_values(config)
+  return sweep_lib.expand(sweep, static)
+
+
+def rerun_programs(
+  config: ml_collections.ConfigDict, tuning: list[sweep_lib.Program]
+) -> list[sweep_lib.Program]:
+  """DeepOBS's protocol (``rerun_seeds`` > 0): one more program per tuning program.
+
+  Each trains again what its tuning program chose (on ``seed`` alone, or by the mean of
+  ``seeds``), with seeds ``seed, …, seed+rerun_seeds−1``, in one compiled program: the
+  program's best configuration, or with ``rerun_by`` the best of each group of its
+  configurations that share those paths' values (Figure 4: the best α of each β1, β2 and
+  bias-correction cell). Until :func:`with_chosen` fills in the choices (after the tuning
+  programs ran) a point holds its group's values and seed; the programs' indices and grid
+  indices are fixed now, so that an interrupted run resumes them.
+  """
+  if not config.get('rerun_seeds'):
+    return []
+  seeds = range(config.seed, config.seed + config.rerun_seeds)
+  by = tuple(config.get('rerun_by') or ())
+  first = sum(len(p.points) for p in tuning)
+  out = []
+  for k, program in enumerate(tuning):
+    groups = dict.fromkeys(
+      tuple((key, pt[key]) for key in by if key in pt) for pt in program.points
+    )
+    points = [{**dict(group), 'seed': s} for group in groups for s in seeds]
+    out.append(sweep_lib.Program(len(tuning) + k, dict(program.structural), points, first))
+    first += len(points)
+  return out
+
+
+def with_chosen(
+  rerun: sweep_lib.Program, tuned: list[Point], metric: str, default_seed: int = 0
+) -> sweep_lib.Program:
+  """A rerun program (:func:`rerun_programs`) with the choices of its tuning ``tuned`` points.
+
+  Within each group the configuration with the best mean ``metric`` is chosen
+  (:func:`experiments.select.best`); a group whose configurations all diverged reruns its
+  first, so that the program keeps its shape.
+  """
+  configs = stats.configurations(tuned, default_seed)
+  points = []
+  for point in rerun.points:
+    group = {k: v for k, v in point.items() if k != 'seed'}
+    members = [c for c in configs if all(c.hparams.get(k) == v for k, v in group.items())]
+    chosen = select.best(members, metric) or members[0]
+    points.append({**chosen.hparams, 'seed': point['seed']})
+  return dataclasses.replace(rerun, points=points)
 
 
 def program_config(

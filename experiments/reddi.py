@@ -72,6 +72,8 @@ def run(config, workdir: str, fresh: bool = False) -> dict[str, Any]:
     curves[f'regret_{point.grid_index}'] = regret[t - 1]
     logging.info('%s: x_T = %.4f, R_T/T = %.4f', point.label, x[-1], regret[-1])
   rundir.save_arrays(CURVES, t=t, **curves)
-  summary = select.summarize(points, config.num_epochs, 'loss', time.time() - start)
+  summary = select.summarize(
+    points, config.num_epochs, 'loss', time.time() - start, default_seed=config.seed
+  )
   rundir.finish(summary)
   return summary

@@ -27,7 +27,7 @@ from typing import Any
 
 from absl import app, flags
 
-from experiments import report, rundir, select
+from experiments import report, results, select
 
 _QUICK = flags.DEFINE_bool('quick', False, 'Reduced grids and epochs (< 20 min on 2 cores).')
 _ONLY = flags.DEFINE_list('only', [], 'Run only these steps (names as in STEPS).')
@@ -64,18 +64,24 @@ class Step:
 
 STEPS = (
   Step('reddi', 'configs/reddi.py:long'),
-  Step('fig1_lr', 'configs/lr_mnist.py:fmnist,followups'),
-  Step('perez_lr', 'configs/perez_mnist.py:lr,fmnist'),
-  Step('perez_cnn_screen', 'configs/perez_mnist.py:cnn,fmnist,screen'),
-  Step('cnn_adam_constant', 'configs/perez_mnist.py:cnn,fmnist,constant'),
-  Step('perez_cnn_adam', 'configs/perez_mnist.py:cnn,fmnist,adam', ('perez_cnn_screen', 'adam')),
-  Step(
-    'perez_cnn_adamax', 'configs/perez_mnist.py:cnn,fmnist,adamax', ('perez_cnn_screen', 'adamax')
-  ),
-  Step('perez_mlp', 'configs/perez_mnist.py:mlp,fmnist'),
-  Step('fig2a_mlp_dropout', 'configs/mlp_mnist.py:dropout,fmnist,short'),
+  Step('fig1_lr', 'configs/lr_mnist.py:fmnist,followups,seeds'),
+  Step('perez_lr', 'configs/perez_mnist.py:lr,fmnist,seeds'),
+  Step('fig2a_mlp_dropout', 'configs/mlp_mnist.py:dropout,fmnist,short,rerun'),
   Step('fig2b_mlp_l2', 'configs/mlp_mnist.py:fmnist'),
-  Step('fig4_vae', 'configs/vae_mnist.py:fmnist'),
+  Step('fig4_vae', 'configs/vae_mnist.py:fmnist,rerun'),
+  Step('perez_mlp', 'configs/perez_mnist.py:mlp,fmnist,rerun'),
+  Step('fmnist_2c2d', 'configs/fmnist_2c2d.py:seeds'),
+  Step('fig3_cnn_first3', 'configs/cnn_cifar.py:fmnist,first3'),
+  Step('perez_cnn_screen', 'configs/perez_mnist.py:cnn,fmnist,screen'),
+  Step('cnn_adam_constant', 'configs/perez_mnist.py:cnn,fmnist,constant,seeds'),
+  Step(
+    'perez_cnn_adam', 'configs/perez_mnist.py:cnn,fmnist,adam,seeds', ('perez_cnn_screen', 'adam')
+  ),
+  Step(
+    'perez_cnn_adamax',
+    'configs/perez_mnist.py:cnn,fmnist,adamax,seeds',
+    ('perez_cnn_screen', 'adamax'),
+  ),
 )
 BY_NAME = {s.name: s for s in STEPS}
 
@@ -93,7 +99,7 @@ def command(step: Step, runs: str, quick: bool, smoke: bool = False) -> list[str
   argv = ['python', '-m', 'experiments.run', f'--config={config}']
   if step.learning_rate_from is not None:
     after, optimizer = step.learning_rate_from
-    run = rundir.Run.load(os.path.join(runs, after))
+    run = results.Run.load(os.path.join(runs, after))
     if run is None:
       raise RuntimeError(f'{step.name} needs the results of {after} first')
     alpha = select.chosen_learning_rate(run.points, optimizer)

@@ -89,7 +89,7 @@ def main(argv: list[str]) -> int:
   logging.get_absl_handler().addFilter(_QuietLibraries())
   # After flags parse, so that --help and a usage error stay fast.
   from adam_jax import data as data_lib  # noqa: PLC0415
-  from experiments import programs, rundir, signals, validate  # noqa: PLC0415
+  from experiments import programs, results, rundir, signals, validate  # noqa: PLC0415
 
   if _DISTRIBUTED.value:
     import jax  # noqa: PLC0415
@@ -118,7 +118,8 @@ def main(argv: list[str]) -> int:
     for note in filter(None, overrides.values()):
       logging.info(note)
     if _DRY_RUN.value:
-      return _dry_run(config, programs.expand(config))
+      tuning = programs.expand(config)
+      return _dry_run(config, tuning, programs.rerun_programs(config, tuning))
     workdir = _WORKDIR.value or default_workdir(flags.FLAGS['config'].config_filename)
     _check_workdir(workdir)
   except (validate.ConfigError, app.UsageError) as e:
@@ -136,7 +137,7 @@ def main(argv: list[str]) -> int:
   except (programs.RunError, data_lib.DatasetUnavailableError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 1
-  run = rundir.Run.load(workdir)
+  run = results.Run.load(workdir)
   print(console.table(run), flush=True)
   for path in plots.plot_run(run):
     logging.info('plot: %s', path)
@@ -209,16 +210,21 @@ def apply_command_line(config, given: dict[str, Any]) -> dict[str, str]:
   return notes
 
 
-def _dry_run(config, program_list) -> int:
+def _dry_run(config, program_list, reruns=()) -> int:
   """--dry_run: what the run would train, one line per program."""
-  total = sum(len(p.points) for p in program_list)
+  total = sum(len(p.points) for p in [*program_list, *reruns])
   print(
-    f'{config.experiment}: {len(program_list)} program(s), {total} grid point(s), '
+    f'{config.experiment}: {len(program_list) + len(reruns)} program(s), {total} grid point(s), '
     f'{config.num_epochs} epoch(s) each; nothing trained'
   )
   for p in program_list:
     swept = ', '.join(p.swept) or 'no swept values'
     print(f'  program {p.index + 1}: {p.label}: {len(p.points)} point(s) over {swept}')
+  for p in reruns:
+    tuned = p.index - len(program_list) + 1
+    seeds = config.rerun_seeds
+    choices = f'{len(p.points) // seeds} choice(s) x {seeds} seeds'
+    print(f"  program {p.index + 1}: program {tuned}'s choices again: {choices}")
   return 0
 
 

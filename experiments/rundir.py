@@ -1,17 +1,16 @@
-"""The run directory, both ways: what a run writes into its workdir and how it is read back.
+"""The run directory: what a run writes into its workdir (read back by :mod:`.results`).
 
 ``config.json`` (the resolved config), ``metrics.jsonl`` (one object per evaluation),
-``summary.json`` (every grid point's final metrics and the chosen points),
+``summary.json`` (every grid point's final metrics, the configurations and the choices),
 ``run_state.json`` (what a resumed run must know: chunk sizes, grid strategies, time
 spent), TensorBoard events under ``tensorboard/`` and orbax checkpoints under
 ``checkpoints/``. The training loop writes through :class:`RunDir`; the report, the plots,
-the console table and ``reproduce`` read through :class:`Run`. A grid point is one
-:class:`Point` everywhere.
+the console table and ``reproduce`` read through :class:`experiments.results.Run`. A grid
+point is one :class:`Point` everywhere.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import glob
 import json
 import math
@@ -25,7 +24,7 @@ import numpy as np
 from absl import logging
 
 from adam_jax import sweep as sweep_lib
-from experiments.point import METRICS, Point
+from experiments.point import METRICS
 
 RUN_FILES = ('config.json', 'metrics.jsonl', 'summary.json', 'run_state.json')
 RUN_DIRS = ('checkpoints', 'tensorboard')
@@ -51,7 +50,8 @@ def dump_json(obj: Any, path: str) -> None:
   os.replace(tmp, path)
 
 
-def _read(path: str, default: Any) -> Any:
+def read(path: str, default: Any) -> Any:
+  """A JSON (or JSON lines) file's content, or ``default`` when it does not exist."""
   if not os.path.exists(path):
     return default
   with open(path) as f:
@@ -61,9 +61,20 @@ def _read(path: str, default: Any) -> Any:
 
 
 def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-  """Dotted paths where two configs (as dicts) differ."""
-  a, b = (sweep_lib.flatten(json.loads(json.dumps(c, default=_json_default))) for c in (old, new))
-  return sorted(k for k in set(a) | set(b) if a.get(k, '<absent>') != b.get(k, '<absent>'))
+  """Dotted paths where two configs (as dicts) differ.
+
+  A key that ``old`` lacks and ``new`` has at its default (a key a later version added,
+  such as ``seeds = 1``) is no difference: the run it describes is the same.
+  """
+  from configs import common  # noqa: PLC0415
+
+  a, b, defaults = (
+    sweep_lib.flatten(json.loads(json.dumps(c, default=_json_default)))
+    for c in (old, new, common.base().to_dict())
+  )
+  added_at_default = {k for k in set(b) - set(a) if k in defaults and b[k] == defaults[k]}
+  changed = {k for k in set(a) | set(b) if a.get(k, '<absent>') != b.get(k, '<absent>')}
+  return sorted(changed - added_at_default)
 
 
 class RunDir:
@@ -82,7 +93,7 @@ class RunDir:
     if self._other_layout():  # written by an older adam_jax: retrained, never misread
       logging.warning('%s holds a run in an older file layout; starting it afresh', workdir)
       self.clear()
-    old = _read(config_path, None)
+    old = read(config_path, None)
     differences = config_differences(old, config.to_dict()) if old is not None else []
     if differences and not fresh:
       raise WorkdirMismatch(
@@ -95,7 +106,7 @@ class RunDir:
     os.makedirs(workdir, exist_ok=True)
     dump_json(config.to_dict(), config_path)
     self._state_path = self._path('run_state.json')
-    self.state: dict[str, Any] = _read(self._state_path, {})
+    self.state: dict[str, Any] = read(self._state_path, {})
     self._tb: dict[int, Any] = {}
     self._checkpointers: dict[str, Any] = {}
     self._t0 = time.perf_counter()
@@ -103,7 +114,7 @@ class RunDir:
 
   def _other_layout(self) -> bool:
     """Whether the workdir holds files of an older layout."""
-    summary = _read(self._path('summary.json'), None)
+    summary = read(self._path('summary.json'), None)
     if summary is not None and summary.get('format') != FORMAT:
       return True
     if not os.path.exists(self.metrics_path):
@@ -143,7 +154,7 @@ class RunDir:
 
   def previous_records(self) -> list[dict[str, Any]]:
     """What metrics.jsonl holds from an earlier process."""
-    return _read(self.metrics_path, [])
+    return read(self.metrics_path, [])
 
   def keep_records(self, records: list[dict[str, Any]]) -> None:
     """Rewrites metrics.jsonl atomically with just ``records`` (before resuming)."""
@@ -226,75 +237,3 @@ class RunDir:
       writer.close()
     for manager in self._checkpointers.values():
       manager.close()
-
-
-@dataclasses.dataclass
-class Run:
-  """A finished run, read back from its workdir."""
-
-  workdir: str
-  config: dict[str, Any]
-  summary: dict[str, Any]
-  points: list[Point]
-  records: list[dict[str, Any]]
-  state: dict[str, Any]
-
-  @classmethod
-  def load(cls, workdir: str) -> Run | None:
-    """The run in ``workdir``, or None when it has no summary of this layout yet."""
-    summary = _read(os.path.join(workdir, 'summary.json'), None)
-    if summary is None or summary.get('format') != FORMAT:
-      return None
-    return cls(
-      workdir,
-      _read(os.path.join(workdir, 'config.json'), {}),
-      summary,
-      [Point.from_json(p) for p in summary['points']],
-      _read(os.path.join(workdir, 'metrics.jsonl'), []),
-      _read(os.path.join(workdir, 'run_state.json'), {}),
-    )
-
-  @property
-  def name(self) -> str:
-    """The workdir's last component."""
-    return os.path.basename(os.path.normpath(self.workdir))
-
-  @property
-  def num_epochs(self) -> int:
-    """Epochs the run was configured for."""
-    return self.summary['num_epochs']
-
-  def point(self, grid_index: int) -> Point:
-    """The point of ``grid_index``."""
-    return next(p for p in self.points if p.grid_index == grid_index)
-
-  def best_per_program(self) -> list[Point]:
-    """The point each program chose (see :mod:`experiments.select`), in program order."""
-    return [self.point(i) for i in self.summary['best_per_program'] if i is not None]
-
-  @property
-  def best(self) -> Point | None:
-    """The overall chosen point."""
-    index = self.summary['best_grid_index']
-    return None if index is None else self.point(index)
-
-  def series(self, grid_index: int, split: str, metric: str) -> dict[int, float]:
-    """``{epoch: value}`` of one point's ``metric`` on ``split``."""
-    return {
-      r['epoch']: r[metric]
-      for r in self.records
-      if r['grid_index'] == grid_index and r['split'] == split and metric in r
-    }
-
-  def arrays(self, file: str) -> dict[str, Any]:
-    """What :meth:`RunDir.save_arrays` kept, or {} when the file is absent."""
-    path = os.path.join(self.workdir, file)
-    if not os.path.exists(path):
-      return {}
-    with np.load(path) as data:
-      return dict(data)
-
-  @property
-  def train_wall_time_s(self) -> float:
-    """Seconds of training, over every process that trained the run."""
-    return self.summary.get('train_wall_time_s', self.summary['wall_time_s'])

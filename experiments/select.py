@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
+from experiments import stats
 from experiments.point import Point
 
 
@@ -31,7 +32,8 @@ def best(points: Sequence[Point], metric: str = 'loss', split: str | None = None
   """The point with the best final ``metric`` on ``split`` (default: :func:`selection_split`).
 
   Args:
-    points: The candidates.
+    points: The candidates: points, or :class:`experiments.stats.Configuration` (compared
+      by their mean over seeds).
     metric: 'loss' (lowest wins) or 'accuracy' (highest wins).
     split: The split to compare on.
 
@@ -66,8 +68,15 @@ def summarize(
   metric: str,
   wall_time: float,
   train_wall_time: float = 0.0,
+  default_seed: int = 0,
+  reruns: Sequence[int] = (),
 ) -> dict:
-  """summary.json's content: every point's final metrics and the points chosen.
+  """summary.json's content: every point's final metrics, the configurations, the choices.
+
+  Configurations (a point's choices without its seed: :mod:`experiments.stats`) are
+  chosen by the mean over their seeds; with one seed that is choosing points.
+  ``best_grid_index`` and ``best_per_program`` name the first seed's point of each chosen
+  configuration.
 
   Args:
     points: Every grid point of the run, in grid order.
@@ -75,21 +84,31 @@ def summarize(
     metric: ``eval.select_metric``.
     wall_time: Seconds of this process.
     train_wall_time: Seconds of every process that trained the run (resumed runs).
+    default_seed: The config's ``seed`` (of points whose ``hparams`` have none).
+    reruns: The programs that rerun a tuning program's choice with more seeds
+      (``rerun_seeds``): the overall choice is made among them alone.
 
   Returns:
     The summary (see the README's "What a run leaves in its workdir").
   """
   split = selection_split(points)
-  per_program = best_per_program(points, metric, split)
+  configs = stats.configurations(points, default_seed)
+  per_program = best_per_program(configs, metric, split)
   programs = list(dict.fromkeys(p.program for p in points))
-  chosen = best(points, metric, split)
+  chosen = best([c for c in configs if not reruns or c.program in reruns], metric, split)
+  chosen_per_program = [per_program.get(i) for i in programs]
   return {
     'num_epochs': num_epochs,
     'wall_time_s': round(wall_time, 2),
     'train_wall_time_s': round(max(train_wall_time, wall_time), 2),
     'selected_by': f'{split} {metric}',
-    'best_grid_index': None if chosen is None else chosen.grid_index,
-    'best_per_program': [per_program[i].grid_index if i in per_program else None for i in programs],
+    'seeds': sorted({s for c in configs for s in c.seeds}),
+    'rerun_programs': list(reruns),
+    'best_grid_index': None if chosen is None else chosen.first_grid_index,
+    'best_per_program': [None if c is None else c.first_grid_index for c in chosen_per_program],
+    'best_configuration': None if chosen is None else chosen.index,
+    'best_configuration_per_program': [None if c is None else c.index for c in chosen_per_program],
+    'configurations': [c.to_json() for c in configs],
     'points': [p.to_json() for p in points],
   }
 

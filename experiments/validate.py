@@ -60,13 +60,9 @@ def _real(lo: float, hi: float | None = None, *, lo_open=False, hi_open=True) ->
   allowed = f'a number in {lo_s}, {hi_s}'
 
   def check(v):
-    if not _number(v):
-      return allowed
-    if v < lo or (lo_open and v == lo):
-      return allowed
-    if hi is not None and (v > hi or (hi_open and v == hi)):
-      return allowed
-    return None
+    low = _number(v) and (v < lo or (lo_open and v == lo))
+    high = _number(v) and hi is not None and (v > hi or (hi_open and v == hi))
+    return allowed if not _number(v) or low or high else None
 
   return check
 
@@ -121,8 +117,7 @@ MODEL_CHECKS: dict[str, Check] = {
   'latents': _integer(1),
   'hidden': lambda v: (
     None
-    if (isinstance(v, int) and v > 0)
-    or (isinstance(v, tuple | list) and all(isinstance(h, int) and h > 0 for h in v))
+    if all(isinstance(h, int) and h > 0 for h in (v if isinstance(v, tuple | list) else [v]))
     else 'a positive integer or a tuple of them'
   ),
 }
@@ -130,6 +125,11 @@ MODEL_CHECKS: dict[str, Check] = {
 FIELD_CHECKS: dict[str, Check] = {
   'experiment': _one_of(EXPERIMENTS),
   'seed': _integer(0),
+  'seeds': _integer(1),
+  'rerun_seeds': _integer(0),
+  'rerun_by': lambda v: None if isinstance(v, tuple | list) else 'a tuple of swept paths',
+  'log_every_steps': _integer(0),
+  'diagnostics': _boolean,
   'num_epochs': _integer(1),
   'batch_size': _integer(1),
   'dataset.name': _one_of(data_lib.DATASETS + REDDI_PROBLEMS),
@@ -237,8 +237,14 @@ def _values(fields, sweep, path):
 
 def _check_combinations(config, fields, sweep, device_count) -> None:
   experiment = config.experiment
+  if config.seeds > 1 and 'seed' in sweep:
+    raise ConfigError('config.seeds and config.sweep.seed both give the seeds: give one')
+  for path in set(config.rerun_by) - set(sweep) - {'seed'}:
+    raise ConfigError(f'config.rerun_by: {path!r} is not swept (swept: {", ".join(sweep)})')
   datasets = _values(fields, sweep, 'dataset.name')
   if experiment == 'reddi':
+    if config.rerun_seeds:
+      raise ConfigError('config.rerun_seeds: only for experiment=train (reddi has no choice)')
     bad = [d for d in datasets if d not in REDDI_PROBLEMS]
     if bad:
       raise ConfigError(f'config.dataset.name = {bad[0]!r}: reddi needs one of {REDDI_PROBLEMS}')
@@ -288,10 +294,6 @@ def _check_optimizer_fields(fields, sweep, overrides) -> None:
         f'{", ".join(optimizer_hparams(names[0]))})'
       )
     if len(takers) < len(names):
-      logging.info(
-        'config.%s = %r applies to %s; %s do not take it',
-        path,
-        value,
-        ', '.join(takers),
-        ', '.join(n for n in names if n not in takers),
-      )
+      others = ', '.join(n for n in names if n not in takers)
+      takes = ', '.join(takers)
+      logging.info('config.%s = %r applies to %s; %s do not take it', path, value, takes, others)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from adam_jax import data, models, sweep, train
-from experiments import plots, programs, rundir
+from experiments import plots, programs, results
 from experiments.run import experiment_kind
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -65,14 +65,14 @@ def test_config_has_the_common_keys_and_a_docstring(name):
   with open(os.path.join(ROOT, 'configs', f'{name}.py')) as f:
     module_doc = f.read().split('"""')[1]
   assert 'python -m experiments.run --config=configs/' in module_doc
-  assert '§' in module_doc or 'Reddi' in module_doc or 'Pérez' in module_doc
+  assert any(source in module_doc for source in ('§', 'Reddi', 'Pérez', 'DeepOBS'))
 
 
 @pytest.mark.parametrize('name', CONFIGS)
 def test_smoke_run_of_every_config(name, tmp_path):
   config = load_config(name)
   summary = run_experiment(config, str(tmp_path))
-  plots.plot_run(rundir.Run.load(str(tmp_path)))
+  plots.plot_run(results.Run.load(str(tmp_path)))
   records = read_metrics(str(tmp_path))
   assert records, 'no metrics written'
   for r in records:

@@ -15,7 +15,7 @@ import pytest
 
 from adam_jax import OPTIMIZERS, optimizer_hparams
 from configs import common
-from experiments import programs, rundir, select, validate
+from experiments import programs, results, rundir, select, validate
 from experiments.point import Point
 from experiments.run import apply_command_line
 
@@ -60,7 +60,7 @@ def test_summary_chooses_per_program_and_round_trips_through_the_run_directory(t
   assert summary['best_grid_index'] == 1
   assert summary['selected_by'] == 'validation accuracy'
   rundir.dump_json({'format': rundir.FORMAT, **summary}, tmp_path / 'summary.json')
-  run = rundir.Run.load(str(tmp_path))
+  run = results.Run.load(str(tmp_path))
   assert run.points == points  # real values back: floats, bools, ints, not strings
   assert [p.grid_index for p in run.best_per_program()] == [1]
   assert select.chosen_learning_rate(run.points, 'adam') == 0.01
@@ -70,7 +70,7 @@ def test_a_workdir_of_an_older_layout_is_started_afresh_not_misread(tmp_path):
   config = importlib.import_module('configs.lr_mnist').get_config('smoke')
   (tmp_path / 'summary.json').write_text(json.dumps({'points': [], 'best_per_program': {}}))
   (tmp_path / 'config.json').write_text(json.dumps({'old': True}))
-  assert rundir.Run.load(str(tmp_path)) is None
+  assert results.Run.load(str(tmp_path)) is None
   rundir.RunDir(str(tmp_path), config)  # no WorkdirMismatch: our own old files, cleared
   assert not (tmp_path / 'summary.json').exists()
   assert json.loads((tmp_path / 'config.json').read_text()) == json.loads(

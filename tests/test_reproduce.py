@@ -12,7 +12,7 @@ import pytest
 from absl import flags
 from ml_collections import config_flags
 
-from experiments import programs, reproduce, rundir, select, validate
+from experiments import programs, reproduce, results, rundir, select, validate
 from experiments.point import Point
 from experiments.run import apply_command_line
 
@@ -109,11 +109,12 @@ def test_pipeline_end_to_end_on_synthetic_data(tmp_path):
   for name in only.split(','):
     assert f'--workdir={tmp_path}/runs/{name}' in text  # its command, with its wall time
   # The CNN trained at the α its screen chose on validation accuracy.
-  screen = rundir.Run.load(f'{tmp_path}/runs/perez_cnn_screen')
+  screen = results.Run.load(f'{tmp_path}/runs/perez_cnn_screen')
   alpha = select.chosen_learning_rate(screen.points, 'adam')
   assert shlex.quote(f'--config.optimizer.learning_rate={alpha!r}') in text
-  trained = rundir.Run.load(f'{tmp_path}/runs/perez_cnn_adam')
-  assert [p.get('optimizer.learning_rate') for p in trained.points] == [alpha]
+  trained = results.Run.load(f'{tmp_path}/runs/perez_cnn_adam')
+  assert {p.get('optimizer.learning_rate') for p in trained.points} == {alpha}
+  assert [p.get('seed') for p in trained.points] == [0, 1, 2, 3, 4]  # the `seeds` argument
   epochs = trained.num_epochs
   assert f'| CNN, Adam, α/√t, {epochs} epochs |' in text  # the goals table, from the run
   assert text.lower().count("the paper's finding **") == 3  # Reddi online/stochastic, Figure 4

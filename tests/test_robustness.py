@@ -34,6 +34,14 @@ BAD_INPUT = [
   ([SMOKE, '--config.optimizer.b1=-0.1'], 'config.optimizer.b1 = -0.1'),
   ([SMOKE, '--config.optimizer.learning_rate=0.0'], 'must be a number in (0, inf)'),
   ([SMOKE, '--config.optimizer.eps=-1e-8'], 'config.optimizer.eps'),
+  ([SMOKE, '--config.seeds=0'], 'config.seeds = 0: must be an integer >= 1'),
+  ([SMOKE, '--config.seeds=2', '--sweep=seed=0,1'], 'give one'),
+  ([SMOKE, '--config.log_every_steps=-1'], 'config.log_every_steps'),
+  ([SMOKE, '--config.diagnostics=maybe'], 'diagnostics'),
+  (
+    [f'--config={ROOT}/configs/reddi.py:smoke', '--config.rerun_seeds=2'],
+    'only for experiment=train',
+  ),
   ([SMOKE, '--config.batch_size=0'], 'config.batch_size = 0: must be an integer >= 1'),
   ([SMOKE, '--config.num_epochs=-2'], 'config.num_epochs'),
   ([SMOKE, '--config.optimizer.name=adamm'], 'must be one of: adam, adamax, amsgrad'),
@@ -138,11 +146,18 @@ def test_diverging_single_run_from_the_command_line_exits_1(tmp_path):
 def _metrics(workdir) -> list[dict]:
   with open(os.path.join(workdir, 'metrics.jsonl')) as f:
     records = [json.loads(line) for line in f if line.strip()]
-  return sorted(records, key=lambda r: (r['grid_index'], r['epoch'], r['split']))
+  return sorted(
+    records, key=lambda r: (r['grid_index'], r['epoch'], r['split'], r['step'], r.get('param', ''))
+  )
 
 
 RESUMABLE = {
-  'single': [f'--config={ROOT}/configs/mlp_mnist.py:smoke', '--config.num_epochs=6'],
+  'single': [
+    f'--config={ROOT}/configs/mlp_mnist.py:smoke',
+    '--config.num_epochs=6',
+    '--config.log_every_steps=2',  # per-step records and diagnostics resume bit-identically too
+    '--config.diagnostics=True',
+  ],
   'chunked_sweep': [
     f'--config={ROOT}/configs/vae_mnist.py:smoke',
     '--config.num_epochs=4',
@@ -190,8 +205,27 @@ def test_kill_9_then_resume_is_bit_identical(tmp_path, name):
   assert 'resum' in resumed.stderr
   ours, theirs = _metrics(tmp_path / 'killed'), _metrics(tmp_path / 'reference')
   assert ours == theirs  # same evaluations, bit for bit; none missing, none duplicated
-  keys = [(r['grid_index'], r['epoch'], r['split']) for r in ours]
+  keys = [(r['grid_index'], r['step'], r['split'], r.get('param')) for r in ours]
   assert len(keys) == len(set(keys))
+
+
+def test_a_run_killed_while_rerunning_its_choice_with_seeds_resumes_bit_identically(tmp_path):
+  """DeepOBS's protocol: the rerun program's points are fixed by the tuning records."""
+  args = [f'--config={ROOT}/configs/mlp_mnist.py:smoke', '--config.num_epochs=4']
+  args.append('--config.rerun_seeds=3')
+  reference = cli(*args, workdir=tmp_path / 'reference')
+  assert reference.returncode == 0, reference.stderr[-2000:]
+  killed = _start_and_stop(
+    args, str(tmp_path / 'killed'), 'program 2/2 [run] | epoch 2/', signal.SIGKILL
+  )
+  assert killed.returncode == -signal.SIGKILL
+  resumed = cli(*args, workdir=tmp_path / 'killed')
+  assert resumed.returncode == 0, resumed.stderr[-2000:]
+  assert _metrics(tmp_path / 'killed') == _metrics(tmp_path / 'reference')
+  summary = json.loads((tmp_path / 'killed' / 'summary.json').read_text())
+  assert summary['rerun_programs'] == [1]
+  chosen = summary['configurations'][summary['best_configuration']]
+  assert chosen['program'] == 1 and chosen['seeds'] == [0, 1, 2]
 
 
 def test_sigterm_checkpoints_then_resume_is_bit_identical(tmp_path):

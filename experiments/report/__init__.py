@@ -1,7 +1,7 @@
 """results/REPORT.md from the runs of :mod:`experiments.reproduce`.
 
 Everything the report states about a result is computed from the runs (read through
-:class:`experiments.rundir.Run`): the numbers, which goal is met, whether a finding of the
+:class:`experiments.results.Run`): the numbers, which goal is met, whether a finding of the
 paper holds. The fixed text is the papers' claims and reference numbers
 (``../shared/REFERENCE.md``) and what our setup changes (Fashion-MNIST for MNIST, fewer
 epochs), which do not depend on the outcome.

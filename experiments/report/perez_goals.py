@@ -25,7 +25,7 @@ from experiments.report.common import (
   optimizer_name,
   variant,
 )
-from experiments.rundir import Run
+from experiments.results import Run
 
 
 class Chosen(NamedTuple):

@@ -1,0 +1,139 @@
+"""A finished run read back from its workdir: points, configurations, curves.
+
+The report, the plots, the console table and ``reproduce`` read runs only through
+:class:`Run`; :mod:`experiments.rundir` writes what it reads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+from typing import Any
+
+import numpy as np
+
+from experiments.point import Point
+from experiments.rundir import FORMAT, read
+from experiments.stats import Configuration, configurations
+
+
+@dataclasses.dataclass
+class Run:
+  """A finished run, read back from its workdir."""
+
+  workdir: str
+  config: dict[str, Any]
+  summary: dict[str, Any]
+  points: list[Point]
+  records: list[dict[str, Any]]
+  state: dict[str, Any]
+
+  @classmethod
+  def load(cls, workdir: str) -> Run | None:
+    """The run in ``workdir``, or None when it has no summary of this layout yet."""
+    summary = read(os.path.join(workdir, 'summary.json'), None)
+    if summary is None or summary.get('format') != FORMAT:
+      return None
+    return cls(
+      workdir,
+      read(os.path.join(workdir, 'config.json'), {}),
+      summary,
+      [Point.from_json(p) for p in summary['points']],
+      read(os.path.join(workdir, 'metrics.jsonl'), []),
+      read(os.path.join(workdir, 'run_state.json'), {}),
+    )
+
+  @property
+  def name(self) -> str:
+    """The workdir's last component."""
+    return os.path.basename(os.path.normpath(self.workdir))
+
+  @property
+  def num_epochs(self) -> int:
+    """Epochs the run was configured for."""
+    return self.summary['num_epochs']
+
+  def point(self, grid_index: int) -> Point:
+    """The point of ``grid_index``."""
+    return next(p for p in self.points if p.grid_index == grid_index)
+
+  def best_per_program(self) -> list[Point]:
+    """The point each program chose (see :mod:`experiments.select`), in program order."""
+    return [self.point(i) for i in self.summary['best_per_program'] if i is not None]
+
+  @property
+  def best(self) -> Point | None:
+    """The overall chosen point (with seeds: the chosen configuration's first seed)."""
+    index = self.summary['best_grid_index']
+    return None if index is None else self.point(index)
+
+  @functools.cached_property
+  def configurations(self) -> list[Configuration]:
+    """The run's configurations: its points grouped over seeds, with mean ± spread."""
+    saved = self.summary.get('configurations')
+    if saved is None:  # written before seeds existed: one configuration per point
+      return configurations(self.points, self.config.get('seed', 0))
+    return [Configuration.from_json(c) for c in saved]
+
+  @property
+  def num_seeds(self) -> int:
+    """Seeds per configuration (the most any configuration has)."""
+    return max((len(c.seeds) for c in self.configurations), default=1)
+
+  def best_configurations(self) -> list[Configuration]:
+    """The configuration each program chose (by its mean over seeds), in program order.
+
+    With ``rerun_seeds`` (DeepOBS's protocol), the reruns' configurations only.
+    """
+    chosen = self.summary.get('best_configuration_per_program')
+    if chosen is None:
+      firsts = {c.first_grid_index: c for c in self.configurations}
+      return [firsts[p.grid_index] for p in self.best_per_program()]
+    reruns = self.summary.get('rerun_programs') or []
+    configs = [self.configurations[i] for i in chosen if i is not None]
+    return [c for c in configs if not reruns or c.program in reruns]
+
+  def configuration_of(self, point: Point) -> Configuration:
+    """The configuration ``point`` is a seed of."""
+    return next(c for c in self.configurations if point.grid_index in c.grid_indices)
+
+  def seed_curves(
+    self, configuration: Configuration, split: str, metric: str, steps: bool = False
+  ) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, values)`` of every seed of ``configuration`` that did not diverge.
+
+    ``x`` are epochs (or the steps of ``train_steps`` records when ``steps``), ``values``
+    has one row per seed (NaN where a seed has no value). Diverged seeds are left out, as
+    in the configuration's statistics.
+    """
+    key = 'step' if steps else 'epoch'
+    alive = [gi for gi in configuration.grid_indices if self.point(gi).diverged_step is None]
+    rows = {gi: {} for gi in alive}
+    for r in self.records:
+      if r['grid_index'] in rows and r['split'] == split and metric in r:
+        rows[r['grid_index']][r[key]] = r[metric]
+    x = sorted({k for row in rows.values() for k in row})
+    values = np.array([[row.get(k, np.nan) for k in x] for row in rows.values()], float)
+    return np.asarray(x), values.reshape(len(rows), len(x))
+
+  def series(self, grid_index: int, split: str, metric: str) -> dict[int, float]:
+    """``{epoch: value}`` of one point's ``metric`` on ``split``."""
+    return {
+      r['epoch']: r[metric]
+      for r in self.records
+      if r['grid_index'] == grid_index and r['split'] == split and metric in r
+    }
+
+  def arrays(self, file: str) -> dict[str, Any]:
+    """What :meth:`RunDir.save_arrays` kept, or {} when the file is absent."""
+    path = os.path.join(self.workdir, file)
+    if not os.path.exists(path):
+      return {}
+    with np.load(path) as data:
+      return dict(data)
+
+  @property
+  def train_wall_time_s(self) -> float:
+    """Seconds of training, over every process that trained the run."""
+    return self.summary.get('train_wall_time_s', self.summary['wall_time_s'])

@@ -1,0 +1,207 @@
+"""Seeds as replicates: configurations, their mean ± spread, and comparisons between them.
+
+A *configuration* is a grid point's choices without its seed; the points that differ only
+in ``seed`` are its replicates. It is compared and chosen by the mean over its seeds of
+the selection metric (:mod:`experiments.select` takes a :class:`Configuration` as it
+takes a point), never by its luckiest seed. A seed whose training loss became non-finite
+is counted in ``diverged`` and left out of the statistics; a configuration with a
+diverged seed is never chosen (averaging the survivors would favour unstable settings).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy import stats as scipy_stats
+
+from experiments.point import METRICS, SPLITS, Choices, Point
+
+CONFIDENCE = 0.95
+
+
+def describe(values: Sequence[float]) -> dict[str, Any]:
+  """``{mean, std, ci95}`` of replicate values (NaNs dropped).
+
+  ``std`` uses ddof=1; ``ci95`` is ``[low, high]``, the Student t interval of the mean,
+  mean ± t(0.975, n−1)·std/√n. With one value, ``std`` and ``ci95`` are None; with none,
+  everything is None.
+  """
+  x = np.asarray([v for v in values if v is not None and math.isfinite(v)], float)
+  if not len(x):
+    return {'mean': None, 'std': None, 'ci95': None}
+  mean = float(np.mean(x))
+  if len(x) == 1:
+    return {'mean': mean, 'std': None, 'ci95': None}
+  std = float(np.std(x, ddof=1))
+  half = float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, len(x) - 1)) * std / math.sqrt(len(x))
+  return {'mean': mean, 'std': std, 'ci95': [mean - half, mean + half]}
+
+
+@dataclasses.dataclass
+class Configuration(Choices):
+  """One configuration of a grid and the statistics of its seeds.
+
+  Attributes:
+    index: Its position in ``summary.json``'s ``configurations``.
+    program: Index of its program.
+    structural: The program's choices by dotted path.
+    hparams: Its vmapped choices by dotted path, without ``seed``.
+    seeds: The seeds it was trained with.
+    grid_indices: The grid index of each seed's point, in the order of ``seeds``.
+    n: Seeds that did not diverge (those the statistics are over).
+    diverged: Seeds whose training loss became non-finite.
+    diverged_step: The earliest step at which one of its seeds diverged, or None.
+    final: ``{split: {metric: {mean, std, ci95}}}`` over the ``n`` seeds.
+  """
+
+  index: int
+  program: int
+  structural: dict[str, Any]
+  hparams: dict[str, Any]
+  seeds: list[int]
+  grid_indices: list[int]
+  n: int
+  diverged: int
+  diverged_step: int | None
+  final: dict[str, dict[str, dict[str, Any]]]
+
+  def metric(self, split: str, metric: str) -> float:
+    """The mean over seeds of the final ``metric`` on ``split`` (NaN when not measured).
+
+    What :mod:`experiments.select` compares, so that configurations are chosen by it.
+    """
+    mean = self.final.get(split, {}).get(metric, {}).get('mean')
+    return math.nan if mean is None else mean
+
+  def spread(self, split: str, metric: str) -> dict[str, Any]:
+    """``{mean, std, ci95}`` of the final ``metric`` on ``split``."""
+    return self.final.get(split, {}).get(metric, describe([]))
+
+  @property
+  def first_grid_index(self) -> int:
+    """The grid index of its first seed's point (the one that stands for it in old fields)."""
+    return self.grid_indices[0]
+
+  def to_json(self) -> dict[str, Any]:
+    """The configuration as ``summary.json`` holds it."""
+    return dataclasses.asdict(self)
+
+  @classmethod
+  def from_json(cls, obj: dict[str, Any]) -> Configuration:
+    """The inverse of :meth:`to_json`."""
+    return cls(**{f.name: obj[f.name] for f in dataclasses.fields(cls)})
+
+
+def configuration_key(point: Point) -> tuple:
+  """What identifies a point's configuration: its program and choices other than the seed."""
+  choices = {k: v for k, v in point.hparams.items() if k != 'seed'}
+  return point.program, tuple(sorted((k, repr(v)) for k, v in choices.items()))
+
+
+def configurations(points: Sequence[Point], default_seed: int = 0) -> list[Configuration]:
+  """Groups ``points`` into configurations (in order of first appearance) with statistics.
+
+  Args:
+    points: Every point of a run (each seed of a configuration is one point).
+    default_seed: The seed of points whose ``hparams`` have none (the config's ``seed``).
+  """
+  groups: dict[tuple, list[Point]] = {}
+  for p in points:
+    groups.setdefault(configuration_key(p), []).append(p)
+  out = []
+  for index, members in enumerate(groups.values()):
+    alive = [p for p in members if p.diverged_step is None]
+    steps = [p.diverged_step for p in members if p.diverged_step is not None]
+    final = {}
+    for split in SPLITS:
+      metrics = {
+        m: describe([p.metric(split, m) for p in alive])
+        for m in METRICS
+        if any(m in p.final.get(split, {}) for p in members)
+      }
+      if metrics:
+        final[split] = metrics
+    first = members[0]
+    out.append(
+      Configuration(
+        index=index,
+        program=first.program,
+        structural=dict(first.structural),
+        hparams={k: v for k, v in first.hparams.items() if k != 'seed'},
+        seeds=[int(p.hparams.get('seed', default_seed)) for p in members],
+        grid_indices=[p.grid_index for p in members],
+        n=len(alive),
+        diverged=len(steps),
+        diverged_step=min(steps) if steps else None,
+        final=final,
+      )
+    )
+  return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+  """The outcome of comparing two sets of replicates (:func:`compare`).
+
+  Attributes:
+    verdict: 'holds' (the claim is supported at the 5% level), 'does not hold' (the
+      opposite difference is significant), or 'not resolved' (neither is, at n seeds).
+    difference: mean(a) − mean(b).
+    p_value: Two-sided p value of Welch's t test (NaN when it cannot be computed).
+    test: The test used, for the report.
+    n: (replicates of a, replicates of b).
+  """
+
+  verdict: str
+  difference: float
+  p_value: float
+  test: str
+  n: tuple[int, int]
+
+
+def compare(
+  a: Sequence[float], b: Sequence[float], claim: str = 'less', alpha: float = 0.05
+) -> Comparison:
+  """Tests the claim "a < b" (``claim='less'``) or "a > b" (``'greater'``) over replicates.
+
+  Welch's two-sample t test (unequal variances), two-sided at level ``alpha``: the claim
+  holds when the difference has the claimed sign and is significant, does not hold when
+  the opposite difference is significant, and is not resolved otherwise (including when
+  either side has fewer than two replicates, or both have no spread and are equal).
+  """
+  if claim not in ('less', 'greater'):
+    raise ValueError(f"claim must be 'less' or 'greater', got {claim!r}")
+  x = np.asarray([v for v in a if math.isfinite(v)], float)
+  y = np.asarray([v for v in b if math.isfinite(v)], float)
+  test = "Welch's t test, two-sided, 5%"
+  n = (len(x), len(y))
+  if min(n) < 2:
+    diff = float(np.mean(x) - np.mean(y)) if min(n) else math.nan
+    return Comparison('not resolved', diff, math.nan, test, n)
+  diff = float(np.mean(x) - np.mean(y))
+  if np.std(x) == 0 and np.std(y) == 0:
+    p = 1.0 if diff == 0 else 0.0  # no spread at all: any difference is exact
+  else:
+    p = float(scipy_stats.ttest_ind(x, y, equal_var=False).pvalue)
+  sign = -1 if claim == 'less' else 1
+  if p < alpha and diff * sign > 0:
+    verdict = 'holds'
+  elif p < alpha:
+    verdict = 'does not hold'
+  else:
+    verdict = 'not resolved'
+  return Comparison(verdict, diff, p, test, n)
+
+
+def format_spread(stats: dict[str, Any], scale: float = 1.0, digits: int = 4) -> str:
+  """'0.2712 ± 0.0031' (mean ± std), '0.2712' for one seed, '-' for none."""
+  mean, std = stats.get('mean'), stats.get('std')
+  if mean is None:
+    return '-'
+  if std is None:
+    return f'{scale * mean:.{digits}g}'
+  return f'{scale * mean:.{digits}g} ± {scale * std:.2g}'
