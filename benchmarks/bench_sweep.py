@@ -12,7 +12,9 @@ dataset-fashion-mnist or the IDX files); the grid table uses synthetic data.
    points, over one run's epoch, for every model (synthetic data of the real shapes), with
    the grid strategy `auto` picks (`train.auto_grid_strategy`) or one forced by
    `--strategies=vmap,map`; the fastest of --reps epochs after the first (which compiles) counts.
-3. `--figure4`: Figure 4's whole grid (`configs/vae_mnist.py:fmnist`, 60 points, 10
+3. `--seeds=5`: an epoch of 5 seeds of each model (one compiled program, each seed its own
+   initialisation and data order) against one seed's: what `config.seeds` costs.
+4. `--figure4`: Figure 4's whole grid (`configs/vae_mnist.py:fmnist`, 60 points, 10
    epochs) end to end, as a fresh process.
 """
 
@@ -55,11 +57,12 @@ def figure4_seconds(epochs: int) -> float:
 
 
 def epoch_seconds(
-  name: str, size: int, strategy: str, examples: int, reps: int
+  name: str, size: int, strategy: str, examples: int, reps: int, axis: str = 'learning_rate'
 ) -> tuple[float, str]:
-  """Seconds of an epoch of a G-point learning-rate grid: the fastest of ``reps`` epochs
-  after the first (which compiles), the least disturbed by anything else on the machine;
-  and the strategy used ('auto' resolved)."""
+  """Seconds of an epoch of a G-point grid: the fastest of ``reps`` epochs after the first
+  (which compiles), the least disturbed by anything else on the machine; and the strategy
+  used ('auto' resolved). ``axis`` 'learning_rate' varies α, 'seed' the seed (replicates,
+  each with its own initialisation and data order)."""
   kind, _, kwargs = bench_models.MODELS[name]
   x, y = (jnp.asarray(a) for a in bench_models.dataset_for(kind, examples))
   task = bench_models.make_task(kwargs, kind)
@@ -69,10 +72,13 @@ def epoch_seconds(
     task,
     'adam',
     {'optimizer.learning_rate': 1e-3, 'seed': 0},
-    swept=('optimizer.learning_rate',),
+    swept=('seed',) if axis == 'seed' else ('optimizer.learning_rate',),
     grid_strategy=strategy,
   )
-  points = [{'optimizer.learning_rate': lr} for lr in np.geomspace(1e-4, 1e-2, size)]
+  if axis == 'seed':
+    points = [{'seed': s} for s in range(size)]
+  else:
+    points = [{'optimizer.learning_rate': lr} for lr in np.geomspace(1e-4, 1e-2, size)]
   grid = train.grid_arrays(points, trainer.swept)
   state = trainer.init(grid, x)
   state, m = trainer.train_epoch(state, grid, x, y, 0)  # compiles
@@ -99,6 +105,9 @@ def main() -> None:
   parser.add_argument('--epochs', type=int, default=10)
   parser.add_argument('--reps', type=int, default=2, help='timed epochs (the fastest counts)')
   parser.add_argument('--figure4', action='store_true', help="time Figure 4's grid end to end")
+  parser.add_argument(
+    '--seeds', type=int, default=0, help='only the cost of N seeds against one, per model'
+  )
   args = parser.parse_args()
   print(f'{os.cpu_count()} cores; jax {jax.__version__}; {jax.devices()[0].device_kind}')
   if args.end_to_end:
@@ -113,6 +122,9 @@ def main() -> None:
       f'{figure4_seconds(args.epochs):.1f} s',
       flush=True,
     )
+  if args.seeds:
+    seeds_table(args.models.split(','), args.seeds, args.reps)
+    return
   sizes = [int(s) for s in args.sizes.split(',')]
   print('| model | strategy | G=1 (s) | ' + ' | '.join(f'G={s}' for s in sizes if s > 1) + ' |')
   print('|---|---|---|' + '---|' * (len(sizes) - 1))
@@ -132,6 +144,17 @@ def main() -> None:
     "cells: seconds per grid point per epoch, divided by one run's epoch (G=1); "
     f'examples per epoch: {EXAMPLES}'
   )
+
+
+def seeds_table(models: list[str], seeds: int, reps: int) -> None:
+  """The epoch of ``seeds`` replicates (one compiled program) against one run's, per model."""
+  print(f'| model | strategy | 1 seed (s) | {seeds} seeds (s) | ratio |')
+  print('|---|---|---|---|---|')
+  for name in models:
+    one, used = epoch_seconds(name, 1, 'auto', EXAMPLES[name], reps, axis='seed')
+    many, _ = epoch_seconds(name, seeds, 'auto', EXAMPLES[name], reps, axis='seed')
+    print(f'| {name} | {used} | {one:.3g} | {many:.3g} | {many / one:.2f} |', flush=True)
+  print(f'examples per epoch: {EXAMPLES}; the fastest of {reps} epochs after the first')
 
 
 if __name__ == '__main__':

@@ -124,19 +124,13 @@ def plot_diagnostics(run: Run, path: str) -> str:
   parameter leaf, once per epoch (the ``diagnostics`` records, taken after each epoch's
   last step). The median panel marks ε with a dashed line.
   """
-  rows = [
-    c
-    for c in run.best_configurations()
-    if any(r['split'] == 'optimizer' and r['grid_index'] in c.grid_indices for r in run.records)
-  ]
-  fig, axes = plt.subplots(
-    len(rows), len(DIAGNOSTIC_PANELS), figsize=(5.2 * 3, 3.6 * len(rows)), squeeze=False
-  )
+  diagnosed = {r['grid_index'] for r in run.records if r['split'] == 'optimizer'}
+  rows = [c for c in run.best_configurations() if diagnosed & set(c.grid_indices)]
+  fig, axes = plt.subplots(len(rows), 3, figsize=(5.2 * 3, 3.6 * len(rows)), squeeze=False)
   eps = run.config.get('optimizer', {}).get('eps')
   for row, config in enumerate(rows):
-    records = [
-      r for r in run.records if r['split'] == 'optimizer' and r['grid_index'] in config.grid_indices
-    ]
+    mine = set(config.grid_indices)
+    records = [r for r in run.records if r['split'] == 'optimizer' and r['grid_index'] in mine]
     params = list(dict.fromkeys(r['param'] for r in records))
     for col, (stat, title, log_y) in enumerate(DIAGNOSTIC_PANELS):
       ax = axes[row][col]
@@ -243,7 +237,9 @@ def plot_figure4(run: Run, path: str) -> str:
 def plot_panels(
   panels: list[tuple[str, str, dict[str, tuple[np.ndarray, np.ndarray]]]], path: str
 ) -> str:
-  """One panel per (title, y label, {curve label: (epochs, values)}), as the papers draw.
+  """One panel per (title, y label, {curve label: (epochs, values[, std])}), as the papers draw.
+
+  A curve given with a std (the spread over seeds) gets a band of ± one std.
 
   A y label with 'loss' in it gets a log scale (the papers' training cost); accuracy is linear.
 
@@ -255,8 +251,10 @@ def plot_panels(
   for ax, (title, ylabel, curves) in zip(axes[0], panels, strict=True):
     log_y = 'loss' in ylabel
     tails = []
-    for label, (x, y) in curves.items():
-      ax.plot(x, y, marker='o', ms=2.5, lw=1.6, label=label)
+    for label, (x, y, *band) in curves.items():
+      (line,) = ax.plot(x, y, marker='o', ms=2.5, lw=1.6, label=label)
+      if band and band[0] is not None:  # ± one std over seeds
+        ax.fill_between(x, y - band[0], y + band[0], color=line.get_color(), alpha=0.2, lw=0)
       tails += [v for v in y[1:] if math.isfinite(v)]
     if log_y:
       ax.set_yscale('log')

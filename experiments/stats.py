@@ -154,6 +154,7 @@ class Comparison:
     p_value: Two-sided p value of Welch's t test (NaN when it cannot be computed).
     test: The test used, for the report.
     n: (replicates of a, replicates of b).
+    interval: The 95% interval of the difference, where the test gives one.
   """
 
   verdict: str
@@ -161,6 +162,7 @@ class Comparison:
   p_value: float
   test: str
   n: tuple[int, int]
+  interval: tuple[float, float] | None = None
 
 
 def compare(
@@ -195,6 +197,37 @@ def compare(
   else:
     verdict = 'not resolved'
   return Comparison(verdict, diff, p, test, n)
+
+
+def within(a: Sequence[float], b: Sequence[float], margin: float) -> Comparison:
+  """Tests "|mean(a) − mean(b)| ≤ margin" by the 95% Welch interval of the difference.
+
+  'holds' when the whole interval lies inside ±margin, 'does not hold' when it lies wholly
+  outside, 'not resolved' otherwise (or with fewer than two replicates on a side).
+  """
+  x = np.asarray([v for v in a if math.isfinite(v)], float)
+  y = np.asarray([v for v in b if math.isfinite(v)], float)
+  test = f'95% Welch interval of the difference against ±{margin:g}'
+  n = (len(x), len(y))
+  if min(n) < 2:
+    diff = float(np.mean(x) - np.mean(y)) if min(n) else math.nan
+    return Comparison('not resolved', diff, math.nan, test, n)
+  diff = float(np.mean(x) - np.mean(y))
+  vx, vy = np.var(x, ddof=1) / n[0], np.var(y, ddof=1) / n[1]
+  se = math.sqrt(vx + vy)
+  if se == 0:
+    low = high = diff
+  else:  # Welch–Satterthwaite degrees of freedom
+    dof = (vx + vy) ** 2 / (vx**2 / (n[0] - 1) + vy**2 / (n[1] - 1))
+    half = float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, dof)) * se
+    low, high = diff - half, diff + half
+  if -margin <= low and high <= margin:
+    verdict = 'holds'
+  elif low > margin or high < -margin:
+    verdict = 'does not hold'
+  else:
+    verdict = 'not resolved'
+  return Comparison(verdict, diff, math.nan, test, n, (low, high))
 
 
 def format_spread(stats: dict[str, Any], scale: float = 1.0, digits: int = 4) -> str:

@@ -118,6 +118,8 @@ def test_pipeline_end_to_end_on_synthetic_data(tmp_path):
   epochs = trained.num_epochs
   assert f'| CNN, Adam, α/√t, {epochs} epochs |' in text  # the goals table, from the run
   assert text.lower().count("the paper's finding **") == 3  # Reddi online/stochastic, Figure 4
+  assert '## Findings at a glance' in text  # every verdict, with the seeds behind it
+  assert '(5 seeds)' in text and '±' in text  # the CNN's `seeds` runs: mean ± std
   assert 'Not run yet.** `python -m experiments.reproduce --only=fig1_lr`' in text
 
 

@@ -347,3 +347,19 @@ def test_rerun_seeds_retrain_each_groups_choice_with_seeds(tmp_path):
   assert [c.program for c in run.best_configurations()] == [1]
   best = summary['configurations'][summary['best_configuration']]
   assert best['program'] == 1 and best['n'] + best['diverged'] == 2
+
+
+def test_within_a_margin_by_the_welch_interval_of_the_difference():
+  close = stats.within([91.0, 91.2, 90.9, 91.1], [90.8, 91.0, 90.9, 90.7], 1.0)
+  assert close.verdict == 'holds'
+  low, high = close.interval
+  assert -1.0 <= low <= close.difference <= high <= 1.0
+  far = stats.within([93.0, 93.1, 92.9], [90.0, 90.2, 89.9], 1.0)
+  assert far.verdict == 'does not hold' and far.interval[0] > 1.0
+  noisy = stats.within([91.0, 93.0, 89.0], [90.0, 92.5, 88.0], 1.0)
+  assert noisy.verdict == 'not resolved'
+  assert stats.within([91.0], [90.5], 1.0).verdict == 'not resolved'
+  # The interval is the Welch one: scipy's for the same data.
+  x, y = np.array([91.0, 91.2, 90.9, 91.1]), np.array([90.8, 91.0, 90.9, 90.7])
+  expected = scipy_stats.ttest_ind(x, y, equal_var=False).confidence_interval(0.95)
+  assert close.interval == pytest.approx((expected.low, expected.high))

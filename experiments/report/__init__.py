@@ -17,7 +17,7 @@ import os
 import platform
 
 from experiments.console import duration
-from experiments.report import fig1, fig2, fig3, fig4, notes, perez, reddi
+from experiments.report import deepobs, fig1, fig2, fig3, fig4, notes, perez, reddi
 from experiments.report.common import (
   GOALS,
   MODEL_NAMES,
@@ -36,6 +36,7 @@ SECTIONS = (
   fig3.section,
   fig4.section,
   perez.section,
+  deepobs.section,
   notes.averaging,
   notes.connected,
 )
@@ -89,11 +90,29 @@ def write(
       + '. Their sections show what an earlier run left, if anything.',
       '',
     ]
-  head += _goals(r)
+  head += _findings(r) + _goals(r)
   path = os.path.join(out, 'REPORT.md')
   with open(path, 'w') as f:
     f.write('\n'.join(head + r.lines).rstrip() + '\n')
   return path
+
+
+def _findings(r: Report) -> list[str]:
+  """Every finding the sections tested, and its verdict, before the details."""
+  if not r.findings:
+    return []
+  return [
+    '## Findings at a glance',
+    '',
+    'Each claim of the papers is tested on the replicates (seeds) of the configurations '
+    'it compares: Welch\'s two-sample t test, two-sided at 5% (or, for "within a point", '
+    'the 95% Welch interval of the difference). **holds**: the claimed difference is '
+    'significant; **does not hold**: the opposite one is; **not resolved at n seeds**: '
+    'neither, the intervals overlap. A configuration is chosen by its mean over seeds, '
+    'never by its luckiest seed.',
+    '',
+    *table(['experiment', 'claim', 'verdict'], r.findings),
+  ]
 
 
 def _goals(r: Report) -> list[str]:

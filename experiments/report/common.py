@@ -18,9 +18,12 @@ from typing import Any
 import numpy as np
 
 from adam_jax import sweep as sweep_lib
+from experiments import stats
 from experiments.console import duration
+from experiments.plots import mean_of
 from experiments.point import Point
 from experiments.results import Run
+from experiments.stats import Configuration
 
 # Reference numbers (REFERENCE.md): Pérez's MNIST test accuracy, 20 epochs, α/√t.
 PEREZ_MNIST = {
@@ -53,6 +56,7 @@ class Report:
     quick: Whether these are the runs of the quick variant.
     lines: The report's body, in order.
     goals: Rows of the accuracy-goals table: [goal, target, ours, reference, verdict].
+    findings: Rows of the findings table: [experiment, the paper's claim, verdict].
   """
 
   def __init__(self, runs: str, out: str, commands: dict[str, str | None], quick: bool = False):
@@ -63,6 +67,11 @@ class Report:
     self.loaded: dict[str, Run | None] = {}
     self.lines: list[str] = []
     self.goals: list[list[Any]] = []
+    self.findings: list[list[str]] = []
+
+  def finding(self, experiment: str, claim: str, outcome: str) -> None:
+    """Lists a finding of the paper and what became of it ('holds', 'not resolved', ...)."""
+    self.findings.append([experiment, claim, outcome])
 
   def run(self, name: str) -> Run | None:
     """The finished run of experiment ``name``, or None (read once)."""
@@ -120,38 +129,38 @@ def table(header: list[str], rows: list[list[Any]]) -> list[str]:
   return [*lines, '']
 
 
-def acc(point: Point, split: str = 'test') -> float:
-  """Final accuracy on ``split`` in percent (NaN when not measured)."""
+def acc(point: Point | Configuration, split: str = 'test') -> float:
+  """Final accuracy on ``split`` in percent (NaN when not measured; with seeds, the mean)."""
   return 100 * point.metric(split, 'accuracy')
 
 
-def optimizer_name(point: Point, run: Run | None = None) -> str:
+def optimizer_name(point: Choice, run: Run | None = None) -> str:
   """The point's optimizer ('' when not swept and no run is given)."""
   default = run.config.get('optimizer', {}).get('name', '') if run is not None else ''
   return str(point.get('optimizer.name', default))
 
 
-def model_name(point: Point, run: Run) -> str:
+def model_name(point: Choice, run: Run) -> str:
   """The point's model (swept, or the run's)."""
   return str(point.get('model.name', run.config.get('model', {}).get('name', '')))
 
 
-def learning_rate(point: Point) -> float:
+def learning_rate(point: Choice) -> float:
   """The point's α (NaN when not swept)."""
   return point.get('optimizer.learning_rate', math.nan)
 
 
-def dropout(point: Point) -> bool:
+def dropout(point: Choice) -> bool:
   """Whether the point's model has dropout."""
   return bool(point.get('model.dropout', False))
 
 
-def program_name(point: Point) -> str:
+def program_name(point: Choice) -> str:
   """The optimizer, else the program's choices: what a row or a curve is called."""
   return optimizer_name(point) or sweep_lib.label(point.structural)
 
 
-def variant(point: Point, with_dropout: bool = True) -> str:
+def variant(point: Choice, with_dropout: bool = True) -> str:
   """'α=0.01, dropout': the choices a point was made with (the dropout part optional)."""
   return f'α={learning_rate(point):g}' + (', dropout' if with_dropout and dropout(point) else '')
 
@@ -162,41 +171,117 @@ def grid(run: Run) -> str:
   return '{' + ', '.join(f'{v:g}' for v in values) + '}'
 
 
-def curve(run: Run, point: Point, split: str, metric: str, scale: float = 1.0):
-  """(epochs, values) of one grid point, for :func:`experiments.plots.plot_panels`."""
-  series = run.series(point.grid_index, split, metric)
-  return np.array(list(series)), scale * np.array(list(series.values()))
+Choice = Point | Configuration  # what a row or a curve stands for: with seeds, a configuration
+
+
+def configuration(run: Run, choice: Choice) -> Configuration:
+  """The configuration a point is a seed of (a configuration is its own)."""
+  return choice if isinstance(choice, Configuration) else run.configuration_of(choice)
+
+
+def seed_values(
+  run: Run, choice: Choice, split: str, metric: str, epoch: int | None = None
+) -> list[float]:
+  """The value of each seed that did not diverge: final, or after ``epoch``."""
+  x, values = run.seed_curves(configuration(run, choice), split, metric)
+  epochs = [int(e) for e in x]
+  if not epochs or (epoch is not None and epoch not in epochs):
+    return []
+  column = epochs.index(epoch) if epoch is not None else len(epochs) - 1
+  return [float(v) for v in values[:, column] if math.isfinite(v)]
+
+
+def series(run: Run, choice: Choice, split: str, metric: str) -> dict[int, float]:
+  """``{epoch: mean over seeds}`` of ``metric`` on ``split``."""
+  x, values = run.seed_curves(configuration(run, choice), split, metric)
+  return {int(e): float(v) for e, v in zip(x, mean_of(values), strict=True)}
+
+
+def curve(run: Run, choice: Choice, split: str, metric: str, scale: float = 1.0):
+  """(epochs, mean, std or None) over seeds, for :func:`experiments.plots.plot_panels`."""
+  x, values = run.seed_curves(configuration(run, choice), split, metric)
+  std = scale * np.nanstd(values, axis=0, ddof=1) if values.shape[0] > 1 else None
+  return x, scale * mean_of(values), std
+
+
+def spread(values: Sequence[float], scale: float = 1.0, digits: int = 4) -> str:
+  """'91.23 ± 0.15' (mean ± std over seeds), '91.23' for one, '–' for none."""
+  return stats.format_spread(stats.describe(values), scale, digits)
+
+
+def acc_cell(choice: Choice, split: str = 'test') -> str:
+  """Final accuracy in percent, mean ± std over the seeds."""
+  if isinstance(choice, Configuration):
+    return stats.format_spread(choice.spread(split, 'accuracy'), 100)
+  return f'{acc(choice, split):.2f}'
 
 
 def best_curves(run: Run, split: str, metric: str, scale: float = 1.0) -> dict[str, tuple]:
-  """{'adam (α=0.03)': (epochs, values)} for the chosen point of each program."""
+  """{'adam (α=0.03)': (epochs, mean, std)} for the chosen configuration of each program."""
   return {
-    f'{program_name(p)} ({variant(p)})': curve(run, p, split, metric, scale)
-    for p in sorted(run.best_per_program(), key=optimizer_name)
+    f'{program_name(c)} ({variant(c)}){seeds_note(c)}': curve(run, c, split, metric, scale)
+    for c in sorted(run.best_configurations(), key=optimizer_name)
   }
 
 
+def seeds_note(c: Configuration) -> str:
+  """' [5 seeds]', or '' for one seed."""
+  return f' [{c.n} seeds]' if len(c.seeds) > 1 else ''
+
+
 def curve_rows(run: Run, epochs: Sequence[int]) -> list[list[Any]]:
-  """Per chosen point, lowest final training cost first: name, α, cost at ``epochs``, accs."""
+  """Per chosen configuration, lowest final mean cost first: name, α, cost at ``epochs``, accs.
+
+  Each cell is the mean ± std over the configuration's seeds.
+  """
   rows = []
-  for p in sorted(run.best_per_program(), key=lambda p: p.metric('train', 'loss')):
-    cost = run.series(p.grid_index, 'train', 'loss')
+  for c in sorted(run.best_configurations(), key=lambda c: c.metric('train', 'loss')):
     rows.append(
       [
-        program_name(p),
-        f'{learning_rate(p):g}',
-        *(cost.get(e, math.nan) for e in epochs),
-        acc(p, 'validation'),
-        acc(p, 'test'),
+        program_name(c) + seeds_note(c),
+        f'{learning_rate(c):g}',
+        *(spread(seed_values(run, c, 'train', 'loss', e)) for e in epochs),
+        acc_cell(c, 'validation'),
+        acc_cell(c, 'test'),
       ]
     )
   return rows
 
 
 def ranking_sentence(run: Run, epoch: int) -> str:
-  """'adam (0.25) < nadam (0.26)': the chosen points by training cost at ``epoch``."""
+  """'adam (0.25) < nadam (0.26)': the chosen configurations by mean training cost."""
+  chosen = run.best_configurations()
+  names = [optimizer_name(c) for c in chosen]
+  if len(set(names)) < len(names):  # several programs per optimizer: name their choices
+    names = [sweep_lib.label(c.structural).replace('optimizer.name=', '') for c in chosen]
   ranked = sorted(
-    (run.series(p.grid_index, 'train', 'loss').get(epoch, math.inf), optimizer_name(p))
-    for p in run.best_per_program()
+    (series(run, c, 'train', 'loss').get(epoch, math.inf), name)
+    for c, name in zip(chosen, names, strict=True)
   )
   return ' < '.join(f'{name} ({value:.4g})' for value, name in ranked)
+
+
+def verdict(comparison: stats.Comparison) -> str:
+  """'**holds** (Welch's t test, two-sided, 5%: p = 0.003, 5 and 5 seeds)', or not resolved."""
+  n = comparison.n
+  seeds = f'{n[0]} and {n[1]} seeds' if n[0] != n[1] else f'{n[0]} seed{"s" * (n[0] != 1)} each'
+  if comparison.verdict == 'not resolved' and min(n) < 2:
+    return f'**not resolved at {min(n)} seed{"s" * (min(n) != 1)}** (a test needs two or more)'
+  if comparison.interval is not None:
+    low, high = comparison.interval
+    evidence = f'{comparison.test}: [{low:+.3g}, {high:+.3g}]'
+  else:
+    evidence = f'{comparison.test}: p = {comparison.p_value:.2g}'
+  if comparison.verdict == 'not resolved':
+    return f'**not resolved at {seeds}** ({evidence})'
+  return f'**{comparison.verdict}** ({evidence}, {seeds})'
+
+
+def epochs_to_reach(run: Run, choice: Choice, target: float) -> list[float]:
+  """Per seed, the first epoch whose mean training cost is at most ``target`` (inf: never)."""
+  x, values = run.seed_curves(configuration(run, choice), 'train', 'loss')
+  out = []
+  for row in values:
+    reached = [int(e) for e, v in zip(x, row, strict=True) if v <= target]
+    out.append(float(reached[0]) if reached else math.inf)
+  return out

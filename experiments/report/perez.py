@@ -14,12 +14,14 @@ from experiments.report.common import (
   PEREZ_MNIST,
   Report,
   acc,
+  acc_cell,
   best_curves,
   curve,
   dropout,
   grid,
   model_name,
   optimizer_name,
+  seeds_note,
   table,
   variant,
 )
@@ -47,7 +49,7 @@ def chosen_table(r: Report) -> Table:
     run = r.run(name)
     if run is None:
       continue
-    for p in run.best_per_program():
+    for p in run.best_configurations():
       model = model_name(p, run)
       key = (model, None if model == 'logistic_regression' else dropout(p))
       candidates.setdefault(key, {}).setdefault(optimizer_name(p), []).append(Chosen(p, run))
@@ -82,15 +84,18 @@ def section(r: Report) -> None:
   _table(r, found)
   _curves(r, found)
   gaps = [
-    (abs(acc(row['adam'].point) - acc(row['adamax'].point)), key)
+    (abs(acc(row['adam'].choice) - acc(row['adamax'].choice)), key)
     for key, row in found.items()
     if 'adam' in row and 'adamax' in row
   ]
   if gaps:
     worst = max(gaps)
+    seeds = max(len(c.choice.seeds) for row in found.values() for c in row.values())
     r.lines += [
-      f'Adam and AdaMax differ by at most {worst[0]:.2f} points (on '
-      f'{MODEL_NAMES[worst[1][0]]}); Pérez found at most 0.31 points on MNIST.',
+      f'Adam and AdaMax mean test accuracies differ by at most {worst[0]:.2f} points (on '
+      f'{MODEL_NAMES[worst[1][0]]}); Pérez found at most 0.31 points on MNIST. Each cell is '
+      f'the mean ± std over {seeds} seed{"s" * (seeds != 1)}; the goals table below tests '
+      '"within a point" with the interval of each difference.',
       '',
     ]
   perez_goals.goals(r, found)
@@ -113,7 +118,9 @@ def _table(r: Report, found: Table) -> None:
     for opt in ('adam', 'adamax'):
       c = found[key].get(opt)
       cells += [
-        f'{acc(c.point):.2f} ({variant(c.point, with_dropout=with_dropout is None)})' if c else '–',
+        f'{acc_cell(c.choice)} ({variant(c.choice, with_dropout=with_dropout is None)})'
+        if c
+        else '–',
         f'{ref[opt]:.2f}',
       ]
     rows.append(cells)
@@ -138,7 +145,8 @@ def _curves(r: Report, found: Table) -> None:
       if key[0] != model:
         continue
       for opt, c in sorted(row.items()):
-        curves[f'{opt} ({variant(c.point)})'] = curve(c.run, c.point, 'test', 'accuracy', 100)
+        label = f'{opt} ({variant(c.choice)}){seeds_note(c.choice)}'
+        curves[label] = curve(c.run, c.choice, 'test', 'accuracy', 100)
     if model == 'perez_cnn' and constant is not None:
       for label, values in best_curves(constant, 'test', 'accuracy', 100).items():
         curves[label.replace('(', '(constant ', 1)] = values

@@ -49,6 +49,10 @@ def section(r: Report) -> None:
       )
     else:
       verdict = "the paper's finding **does not hold** here."
+    outcome = verdict.split('**')[1]
+    r.finding(
+      'Reddi et al.', f'{problem}: Adam converges to the wrong x, AMSGrad does not', outcome
+    )
     verdicts.append(
       f'{problem}: Adam ends at x = {adam[0]:+.3f} with R_T/T = {adam[1]:.3f}, AMSGrad at '
       f'x = {ams[0]:+.3f} with R_T/T = {ams[1]:.3f}: {verdict}'
