@@ -38,6 +38,7 @@ SCHEDULES = ('constant', 'inverse_sqrt')
 GRID_STRATEGIES = ('vmap', 'map')
 GRID_AXIS, DATA_AXIS = 'grid', 'data'
 DIAGNOSTICS = 'optimizer'  # key of the per-layer statistics among an epoch's metrics
+_ADAM_SETTINGS = {'b2': 0.999, 'eps': 1e-8, 'bias_correction': True}
 
 
 # XLA:CPU in jaxlib 0.10 hands convolutions to its YNNPACK library, which runs each one
@@ -351,7 +352,9 @@ class GridTrainer:
   def _optimizer_setting(self, hp: Hparams, key: str) -> Any:
     """The optimizer's ``key`` at this point: the configured value, else its default."""
     value = hp.get(f'optimizer.{key}')
-    return optimizer_defaults(self.optimizer).get(key) if value is None else value
+    if value is None:  # the optimizer's own default; Adam's where it has none (nadam)
+      value = optimizer_defaults(self.optimizer).get(key, _ADAM_SETTINGS[key])
+    return value
 
   def _evaluate_point(self, params, x, y, weights, key):
     def body(totals, batch):

@@ -123,7 +123,7 @@ COMMON_ARGS = {
   'seeds': f'every configuration with {REPORT_SEEDS} seeds (with `quick`: {QUICK_SEEDS})',
   'rerun': (
     f"DeepOBS's protocol: tune on one seed, then train the choices again with {REPORT_SEEDS} "
-    f'seeds (with `quick`: {QUICK_SEEDS})'
+    'seeds (with `quick`: the tuning run alone)'
   ),
 }
 
@@ -161,8 +161,8 @@ def finish(config: ml_collections.ConfigDict, args: set[str]) -> ml_collections.
   seeds = QUICK_SEEDS if 'quick' in args else REPORT_SEEDS
   if 'seeds' in args:
     config.seeds = seeds
-  if 'rerun' in args:
-    config.rerun_seeds = seeds
+  if 'rerun' in args and 'quick' not in args:  # quick: the reruns would double its time
+    config.rerun_seeds = REPORT_SEEDS
   if 'smoke' in args:
     apply_smoke(config)
   return config

@@ -29,7 +29,7 @@ initialisation.
 
   python -m experiments.run --config=configs/fmnist_2c2d.py
   python -m experiments.run --config=configs/fmnist_2c2d.py:long    # DeepOBS's 100 epochs
-  python -m experiments.run --config=configs/fmnist_2c2d.py:quick   # 3 epochs
+  python -m experiments.run --config=configs/fmnist_2c2d.py:quick   # 1 epoch
   python -m experiments.run --config=configs/fmnist_2c2d.py:smoke
 """
 
@@ -58,5 +58,5 @@ def get_config(arg: str | None = None):
   config.optimizer.eps = 1e-8
   config.eval.select_metric = 'accuracy'  # DeepOBS's baselines report test accuracy
   if 'quick' in args:
-    config.num_epochs = 3
+    config.num_epochs = 1
   return common.finish(config, args)

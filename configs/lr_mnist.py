@@ -31,5 +31,5 @@ def get_config(arg: str | None = None):
       ['adam', 'adamax', 'amsgrad', 'nadam', 'adamw', 'nesterov', 'adagrad'],
     )
   if 'quick' in args:
-    config.num_epochs = 15
+    config.num_epochs = 8
   return common.finish(config, args)

@@ -72,7 +72,8 @@ def plot_curves(run: Run, path: str) -> str:
   for ax, (split, metric, title) in zip(axes[0], panels, strict=True):
     steps = split == 'train_steps'
     for config in run.configurations:
-      x, values = run.seed_curves(config, split, metric, steps=steps)
+      chosen = config.index in best  # the others are drawn even where they diverged
+      x, values = run.seed_curves(config, split, metric, steps=steps, diverged=not chosen)
       if steps:  # the paper's Figure 3 (left) shows the first three epochs by iteration
         keep = x <= 3 * steps_per_epoch(run)
         x, values = x[keep], values[:, keep]
@@ -80,7 +81,7 @@ def plot_curves(run: Run, path: str) -> str:
         continue
       color = colors(programs.index(config.program) % 10)
       mean = mean_of(values)
-      if config.index in best:
+      if chosen:
         label = _legend(run.point(config.first_grid_index), seeds_too=False)
         label += f' [{config.n} seeds]' if seeds > 1 else ''
         ax.plot(x, mean, color=color, lw=2.2, label=label, marker='o', ms=3)

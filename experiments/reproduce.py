@@ -129,7 +129,8 @@ def run_one(step: Step, runs: str, quick: bool, smoke: bool) -> dict[str, Any]:
   printable = shlex.join(argv)
   print(f'\n=== {step.name}: {printable}', flush=True)
   start = time.perf_counter()
-  with subprocess.Popen([sys.executable, *argv[1:]]) as child:
+  # A workdir left by an older recipe of the step is retrained, not an error.
+  with subprocess.Popen([sys.executable, *argv[1:], '--replace_other_config']) as child:
     try:
       rc = child.wait()
     except (KeyboardInterrupt, Stopped) as e:

@@ -56,7 +56,11 @@ class Run:
 
   def point(self, grid_index: int) -> Point:
     """The point of ``grid_index``."""
-    return next(p for p in self.points if p.grid_index == grid_index)
+    return self._by_index[grid_index]
+
+  @functools.cached_property
+  def _by_index(self) -> dict[int, Point]:
+    return {p.grid_index: p for p in self.points}
 
   def best_per_program(self) -> list[Point]:
     """The point each program chose (see :mod:`experiments.select`), in program order."""
@@ -99,16 +103,25 @@ class Run:
     return next(c for c in self.configurations if point.grid_index in c.grid_indices)
 
   def seed_curves(
-    self, configuration: Configuration, split: str, metric: str, steps: bool = False
+    self,
+    configuration: Configuration,
+    split: str,
+    metric: str,
+    steps: bool = False,
+    diverged: bool = False,
   ) -> tuple[np.ndarray, np.ndarray]:
     """``(x, values)`` of every seed of ``configuration`` that did not diverge.
 
     ``x`` are epochs (or the steps of ``train_steps`` records when ``steps``), ``values``
     has one row per seed (NaN where a seed has no value). Diverged seeds are left out, as
-    in the configuration's statistics.
+    in the configuration's statistics, unless ``diverged`` (a plot of where they went).
     """
     key = 'step' if steps else 'epoch'
-    alive = [gi for gi in configuration.grid_indices if self.point(gi).diverged_step is None]
+    alive = [
+      gi
+      for gi in configuration.grid_indices
+      if diverged or self._by_index[gi].diverged_step is None
+    ]
     rows = {gi: {} for gi in alive}
     for r in self.records:
       if r['grid_index'] in rows and r['split'] == split and metric in r:

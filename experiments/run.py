@@ -35,6 +35,11 @@ _SWEEP = flags.DEFINE_multi_string(
 _FRESH = flags.DEFINE_bool(
   'fresh', False, 'Discard what --workdir holds (a run of this or another config) and start over.'
 )
+_REPLACE_OTHER = flags.DEFINE_bool(
+  'replace_other_config',
+  False,
+  'If --workdir holds a run of another config, replace it (a run of this config resumes).',
+)
 _DRY_RUN = flags.DEFINE_bool(
   'dry_run',
   False,
@@ -127,10 +132,15 @@ def main(argv: list[str]) -> int:
   from experiments import console, plots  # noqa: PLC0415 (matplotlib: only for a real run)
 
   enable_compilation_cache()
+  run_experiment = experiment_kind(config.experiment)
   try:
-    experiment_kind(config.experiment)(config, workdir, fresh=_FRESH.value)
-  except rundir.WorkdirMismatch as e:
-    return _usage_error(str(e))
+    try:
+      run_experiment(config, workdir, fresh=_FRESH.value)
+    except rundir.WorkdirMismatch as e:
+      if not _REPLACE_OTHER.value:
+        return _usage_error(str(e))
+      logging.warning('%s: replacing it (--replace_other_config)', e)
+      run_experiment(config, workdir, fresh=True)
   except signals.Interrupted as e:
     print(f'stopped: {e}', file=sys.stderr)
     return e.exit_code
@@ -222,17 +232,13 @@ def _dry_run(config, program_list, reruns=()) -> int:
     print(f'  program {p.index + 1}: {p.label}: {len(p.points)} point(s) over {swept}')
   for p in reruns:
     tuned = p.index - len(program_list) + 1
-    seeds = config.rerun_seeds
-    choices = f'{len(p.points) // seeds} choice(s) x {seeds} seeds'
+    choices = f'{len(p.points) // config.rerun_seeds} choice(s) x {config.rerun_seeds} seeds'
     print(f"  program {p.index + 1}: program {tuned}'s choices again: {choices}")
   return 0
 
 
 def _check_workdir(workdir: str) -> None:
-  """Creates ``workdir`` if needed and proves it writable (a usage error if not).
-
-  Called only once the config is valid, so an invalid config writes nothing.
-  """
+  """Creates ``workdir`` and proves it writable (usage error if not); after validation."""
   probe = os.path.join(workdir, '.write_probe')
   try:
     os.makedirs(workdir, exist_ok=True)

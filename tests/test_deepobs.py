@@ -140,7 +140,7 @@ def test_config_is_deepobs_problem_with_adam_at_its_tuned_alpha():
   assert (config.optimizer.b1, config.optimizer.b2, config.optimizer.eps) == (0.9, 0.999, 1e-8)
   assert config.eval.select_metric == 'accuracy'
   assert fmnist_2c2d.get_config('long').num_epochs == 100  # DeepOBS's own count
-  assert fmnist_2c2d.get_config('quick').num_epochs == 3
+  assert fmnist_2c2d.get_config('quick').num_epochs == 1
   for arg in (None, 'long', 'quick', 'fmnist', 'smoke'):
     validate.validate(fmnist_2c2d.get_config(arg))
 

@@ -275,6 +275,13 @@ def test_workdir_of_another_config_is_refused_unless_fresh(tmp_path):
   proc = cli(SMOKE, '--config.optimizer.b2=0.99', '--fresh', workdir=tmp_path)
   assert proc.returncode == 0
   assert json.loads((tmp_path / 'config.json').read_text())['optimizer']['b2'] == 0.99
+  # What make reproduce passes: another config's run is replaced, this config's is kept.
+  proc = cli(SMOKE, '--config.optimizer.b2=0.9', '--replace_other_config', workdir=tmp_path)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert 'replacing it' in proc.stderr
+  assert json.loads((tmp_path / 'config.json').read_text())['optimizer']['b2'] == 0.9
+  proc = cli(SMOKE, '--config.optimizer.b2=0.9', '--replace_other_config', workdir=tmp_path)
+  assert proc.returncode == 0 and 'complete in its checkpoint' in proc.stderr
 
 
 def test_same_config_and_seed_twice_gives_identical_metrics(tmp_path):

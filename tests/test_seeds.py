@@ -298,6 +298,21 @@ def test_diagnostics_leave_training_unchanged_and_run_under_a_grid():
     assert float(kernel['sqrt_v_hat_median'][i]) == pytest.approx(expected, rel=1e-5)
 
 
+@pytest.mark.parametrize('name', ['nadam', 'adamw', 'amsgrad', 'sgd'])
+def test_diagnostics_run_with_every_kind_of_optimizer_state(name):
+  ds = data.synthetic('fashion_mnist', num_train=64)
+  x, y = jnp.asarray(ds.train[0]), jnp.asarray(ds.train[1])
+  task = train.Task(models.get_model('logistic_regression', num_classes=10), 'classifier')
+  trainer = train.GridTrainer(
+    task, name, {'optimizer.learning_rate': 1e-3, 'seed': 0}, batch_size=32, diagnostics=True
+  )
+  _, metrics = trainer.train_epoch(trainer.init({}, x), {}, x, y, 0)
+  stats_ = metrics[train.DIAGNOSTICS]['params/linear/kernel']
+  adam_like = name in ('nadam', 'adamw')  # states with Adam's v_t
+  assert ('eps_dominated' in stats_) == adam_like
+  assert np.all(np.isfinite(np.asarray(stats_['update_rms'])))
+
+
 def test_diagnostics_records_and_figure(tmp_path):
   config = load_config('cnn_cifar')
   config.sweep = ml_collections.ConfigDict()

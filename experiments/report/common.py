@@ -259,29 +259,3 @@ def ranking_sentence(run: Run, epoch: int) -> str:
     for c, name in zip(chosen, names, strict=True)
   )
   return ' < '.join(f'{name} ({value:.4g})' for value, name in ranked)
-
-
-def verdict(comparison: stats.Comparison) -> str:
-  """'**holds** (Welch's t test, two-sided, 5%: p = 0.003, 5 and 5 seeds)', or not resolved."""
-  n = comparison.n
-  seeds = f'{n[0]} and {n[1]} seeds' if n[0] != n[1] else f'{n[0]} seed{"s" * (n[0] != 1)} each'
-  if comparison.verdict == 'not resolved' and min(n) < 2:
-    return f'**not resolved at {min(n)} seed{"s" * (min(n) != 1)}** (a test needs two or more)'
-  if comparison.interval is not None:
-    low, high = comparison.interval
-    evidence = f'{comparison.test}: [{low:+.3g}, {high:+.3g}]'
-  else:
-    evidence = f'{comparison.test}: p = {comparison.p_value:.2g}'
-  if comparison.verdict == 'not resolved':
-    return f'**not resolved at {seeds}** ({evidence})'
-  return f'**{comparison.verdict}** ({evidence}, {seeds})'
-
-
-def epochs_to_reach(run: Run, choice: Choice, target: float) -> list[float]:
-  """Per seed, the first epoch whose mean training cost is at most ``target`` (inf: never)."""
-  x, values = run.seed_curves(configuration(run, choice), 'train', 'loss')
-  out = []
-  for row in values:
-    reached = [int(e) for e, v in zip(x, row, strict=True) if v <= target]
-    out.append(float(reached[0]) if reached else math.inf)
-  return out

@@ -5,8 +5,6 @@ Reads the run ``fig1_lr`` (one program per optimizer, α chosen on the validatio
 
 from __future__ import annotations
 
-import math
-
 from experiments import stats
 from experiments.report.common import (
   Report,
@@ -14,16 +12,14 @@ from experiments.report.common import (
   acc_cell,
   best_curves,
   curve_rows,
-  epochs_to_reach,
   grid,
   optimizer_name,
   ranking_sentence,
   seed_values,
   series,
-  spread,
   table,
-  verdict,
 )
+from experiments.report.verdicts import speed_sentence, verdict
 
 
 def section(r: Report) -> None:
@@ -74,7 +70,8 @@ def section(r: Report) -> None:
       + f" 2%; Adam lower: {verdict(differ)}). Both below AdaGrad's {g:.4g}: Adam "
       + f'{verdict(below[0])}, SGD+Nesterov {verdict(below[1])}.'
     )
-    lines.append(_speed(run, best, g))
+    names = ('adam', 'nesterov', 'adagrad')
+    lines.append(speed_sentence(run, {n: best[n] for n in names}, g, "AdaGrad's final mean"))
     unresolved = any(b.verdict == 'not resolved' for b in below)
     outcome = (
       'holds' if similar and faster else 'not resolved' if unresolved else 'holds only in part'
@@ -100,20 +97,3 @@ def section(r: Report) -> None:
     )
   r.lines += [' '.join(lines), '']
   r.provenance('fig1_lr')
-
-
-def _speed(run, best, target: float) -> str:
-  """'Converges faster': epochs each needs to reach AdaGrad's final mean cost, per seed."""
-  parts = []
-  for name in ('adam', 'nesterov', 'adagrad'):
-    epochs = epochs_to_reach(run, best[name], target)
-    reached = [e for e in epochs if math.isfinite(e)]
-    text = spread(reached) if reached else 'never'
-    if 0 < len(reached) < len(epochs):
-      text += f' ({len(reached)} of {len(epochs)} seeds reach it)'
-    parts.append(f'{name} {text}')
-  per_epoch = run.train_wall_time_s / (run.num_epochs * len(run.points))
-  return (
-    f"Epochs to reach a training cost of {target:.4g} (AdaGrad's final mean), mean ± std over "
-    f'seeds: {"; ".join(parts)} (one epoch of one grid point took {per_epoch:.2f} s here).'
-  )

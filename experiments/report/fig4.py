@@ -9,7 +9,8 @@ import numpy as np
 
 from experiments import select, stats
 from experiments.console import duration
-from experiments.report.common import Report, learning_rate, seed_values, spread, table, verdict
+from experiments.report.common import Report, learning_rate, seed_values, spread, table
+from experiments.report.verdicts import verdict
 
 
 def section(r: Report) -> None:

@@ -27,8 +27,8 @@ from experiments.report.common import (
   seeds_note,
   series,
   variant,
-  verdict,
 )
+from experiments.report.verdicts import verdict
 from experiments.results import Run
 from experiments.stats import Configuration
 
