@@ -64,7 +64,8 @@ def rerun_programs(
   """DeepOBS's protocol (``rerun_seeds`` > 0): one more program per tuning program.
 
   Each trains again what its tuning program chose (on ``seed`` alone, or by the mean of
-  ``seeds``), with seeds ``seed, …, seed+rerun_seeds−1``, in one compiled program: the
+  ``seeds``), with ``rerun_seeds`` fresh seeds (those after the tuning seeds: a choice
+  is biased towards the seeds it was made on), in one compiled program: the
   program's best configuration, or with ``rerun_by`` the best of each group of its
   configurations that share those paths' values (Figure 4: the best α of each β1, β2 and
   bias-correction cell). Until :func:`with_chosen` fills in the choices (after the tuning
@@ -73,7 +74,9 @@ def rerun_programs(
   """
   if not config.get('rerun_seeds'):
     return []
-  seeds = range(config.seed, config.seed + config.rerun_seeds)
+  # Fresh seeds: the tuning seeds chose the configuration, so they are not replicates of it.
+  first_seed = config.seed + max(config.get('seeds', 1), 1)
+  seeds = range(first_seed, first_seed + config.rerun_seeds)
   by = tuple(config.get('rerun_by') or ())
   first = sum(len(p.points) for p in tuning)
   out = []

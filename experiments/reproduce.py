@@ -102,7 +102,7 @@ def command(step: Step, runs: str, quick: bool, smoke: bool = False) -> list[str
     run = results.Run.load(os.path.join(runs, after))
     if run is None:
       raise RuntimeError(f'{step.name} needs the results of {after} first')
-    alpha = select.chosen_learning_rate(run.points, optimizer)
+    alpha = select.chosen_learning_rate(run.configurations, optimizer)  # by the mean over seeds
     argv.append(f'--config.optimizer.learning_rate={alpha!r}')
   return [*argv, f'--workdir={os.path.join(runs, step.name)}']
 

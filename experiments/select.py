@@ -116,6 +116,8 @@ def summarize(
 def chosen_learning_rate(points: Sequence[Point], optimizer: str) -> float:
   """The α of ``optimizer``'s point with the best validation accuracy (ties: lower loss).
 
+  Give a run's configurations (``Run.configurations``) to choose by the mean over seeds.
+
   How a later step takes its α from a screening run (the accuracy goals' protocol).
 
   Raises:

@@ -173,7 +173,8 @@ def compare(
   Welch's two-sample t test (unequal variances), two-sided at level ``alpha``: the claim
   holds when the difference has the claimed sign and is significant, does not hold when
   the opposite difference is significant, and is not resolved otherwise (including when
-  either side has fewer than two replicates, or both have no spread and are equal).
+  either side has fewer than two replicates, or neither has any spread: then the seeds
+  changed nothing and there are no replicates to test).
   """
   if claim not in ('less', 'greater'):
     raise ValueError(f"claim must be 'less' or 'greater', got {claim!r}")
@@ -185,10 +186,9 @@ def compare(
     diff = float(np.mean(x) - np.mean(y)) if min(n) else math.nan
     return Comparison('not resolved', diff, math.nan, test, n)
   diff = float(np.mean(x) - np.mean(y))
-  if np.std(x) == 0 and np.std(y) == 0:
-    p = 1.0 if diff == 0 else 0.0  # no spread at all: any difference is exact
-  else:
-    p = float(scipy_stats.ttest_ind(x, y, equal_var=False).pvalue)
+  if np.std(x) == 0 and np.std(y) == 0:  # the seeds changed nothing: no replicates
+    return Comparison('not resolved', diff, math.nan, test + ' (no spread)', n)
+  p = float(scipy_stats.ttest_ind(x, y, equal_var=False).pvalue)
   sign = -1 if claim == 'less' else 1
   if p < alpha and diff * sign > 0:
     verdict = 'holds'
@@ -199,6 +199,39 @@ def compare(
   return Comparison(verdict, diff, p, test, n)
 
 
+def compare_counts(
+  k_a: int, n_a: int, k_b: int, n_b: int, claim: str = 'greater', alpha: float = 0.05
+) -> Comparison:
+  """Tests "a happens more often than b" (``'greater'``) or less (``'less'``) from counts.
+
+  ``k_a`` of ``n_a`` trials against ``k_b`` of ``n_b`` (e.g. diverged runs of a grid),
+  Fisher's exact test, two-sided at level ``alpha``; verdicts as :func:`compare`, on the
+  difference of the rates.
+  """
+  if claim not in ('less', 'greater'):
+    raise ValueError(f"claim must be 'less' or 'greater', got {claim!r}")
+  test = "Fisher's exact test, two-sided, 5%"
+  if not n_a or not n_b:
+    return Comparison('not resolved', math.nan, math.nan, test, (n_a, n_b))
+  diff = k_a / n_a - k_b / n_b
+  p = float(scipy_stats.fisher_exact([[k_a, n_a - k_a], [k_b, n_b - k_b]]).pvalue)
+  sign = 1 if claim == 'greater' else -1
+  verdict = 'not resolved'
+  if p < alpha:
+    verdict = 'holds' if diff * sign > 0 else 'does not hold'
+  return Comparison(verdict, diff, p, test, (n_a, n_b))
+
+
+def prediction_interval(values: Sequence[float]) -> tuple[float, float] | None:
+  """Where 95% of single new runs fall: mean ± t(0.975, n−1)·std·√(1 + 1/n) (n ≥ 2)."""
+  x = np.asarray([v for v in values if math.isfinite(v)], float)
+  if len(x) < 2:
+    return None
+  half = float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, len(x) - 1)) * np.std(x, ddof=1)
+  half *= math.sqrt(1 + 1 / len(x))
+  return float(np.mean(x) - half), float(np.mean(x) + half)
+
+
 def within(a: Sequence[float], b: Sequence[float], margin: float) -> Comparison:
   """Tests "|mean(a) − mean(b)| ≤ margin" by the 95% Welch interval of the difference.
 
@@ -207,7 +240,7 @@ def within(a: Sequence[float], b: Sequence[float], margin: float) -> Comparison:
   """
   x = np.asarray([v for v in a if math.isfinite(v)], float)
   y = np.asarray([v for v in b if math.isfinite(v)], float)
-  test = f'95% Welch interval of the difference against ±{margin:g}'
+  test = f'95% Welch interval of the difference against ±{margin:.3g}'
   n = (len(x), len(y))
   if min(n) < 2:
     diff = float(np.mean(x) - np.mean(y)) if min(n) else math.nan

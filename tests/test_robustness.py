@@ -225,7 +225,7 @@ def test_a_run_killed_while_rerunning_its_choice_with_seeds_resumes_bit_identica
   summary = json.loads((tmp_path / 'killed' / 'summary.json').read_text())
   assert summary['rerun_programs'] == [1]
   chosen = summary['configurations'][summary['best_configuration']]
-  assert chosen['program'] == 1 and chosen['seeds'] == [0, 1, 2]
+  assert chosen['program'] == 1 and chosen['seeds'] == [1, 2, 3]  # fresh seeds
 
 
 def test_sigterm_checkpoints_then_resume_is_bit_identical(tmp_path):

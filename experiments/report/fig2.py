@@ -26,7 +26,7 @@ from experiments.report.common import (
   table,
   variant,
 )
-from experiments.report.verdicts import speed_sentence, verdict
+from experiments.report.verdicts import is_, speed_sentence, verdict
 
 
 def section(r: Report) -> None:
@@ -89,7 +89,7 @@ def _dropout(r: Report) -> None:
       f'Mean training cost after {last} epochs (best α of each): {ranking_sentence(run, last)}. '
       'Adam lower than '
       + '; '.join(f'{name}: {verdict(t)}' for name, t in tests.items())
-      + f". The paper's finding (Adam converges best) **{overall}**"
+      + f". The paper's finding (Adam converges best) {is_(overall)}"
       + (' at these seeds.' if overall == 'not resolved' else '.')
     )
     slowest = max(series(run, c, 'train', 'loss').get(last, math.inf) for c in best.values())

@@ -136,7 +136,7 @@ def screen_note(r: Report, found: Table) -> None:
   gap = acc(cnn['adam'].choice) - acc(cnn['adamax'].choice)
   at_screen = {
     opt: select.best(
-      [p for p in screen.points if optimizer_name(p) == opt], 'accuracy', 'validation'
+      [c for c in screen.configurations if optimizer_name(c) == opt], 'accuracy', 'validation'
     )
     for opt in ('adam', 'adamax')
   }

@@ -14,12 +14,19 @@ from experiments.report.common import Choice, configuration, spread
 from experiments.results import Run
 
 
-def verdict(comparison: stats.Comparison) -> str:
-  """'**holds** (Welch's t test, two-sided, 5%: p = 0.003, 5 and 5 seeds)', or not resolved."""
+def verdict(comparison: stats.Comparison, unit: str = 'seed') -> str:
+  """'**holds** (Welch's t test, two-sided, 5%: p = 0.003, 5 seeds each)', or not resolved.
+
+  ``unit`` names what was counted ('seed'; 'grid point' for a test of counts).
+  """
   n = comparison.n
-  seeds = f'{n[0]} and {n[1]} seeds' if n[0] != n[1] else f'{n[0]} seed{"s" * (n[0] != 1)} each'
+
+  def count(k: int) -> str:
+    return f'{k} {unit}{"s" * (k != 1)}'
+
+  seeds = f'{n[0]} and {count(n[1])}' if n[0] != n[1] else f'{count(n[0])} each'
   if comparison.verdict == 'not resolved' and min(n) < 2:
-    return f'**not resolved at {min(n)} seed{"s" * (min(n) != 1)}** (a test needs two or more)'
+    return f'**not resolved at {count(min(n))}** (a test needs two or more)'
   if comparison.interval is not None:
     low, high = comparison.interval
     evidence = f'{comparison.test}: [{low:+.3g}, {high:+.3g}]'
@@ -28,6 +35,11 @@ def verdict(comparison: stats.Comparison) -> str:
   if comparison.verdict == 'not resolved':
     return f'**not resolved at {seeds}** ({evidence})'
   return f'**{comparison.verdict}** ({evidence}, {seeds})'
+
+
+def is_(outcome: str) -> str:
+  """'**holds**', '**does not hold**', 'is **not resolved**': a verdict as a predicate."""
+  return f'is **{outcome}**' if outcome == 'not resolved' else f'**{outcome}**'
 
 
 def epochs_to_reach(run: Run, choice: Choice, target: float) -> list[float]:
