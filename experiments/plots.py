@@ -84,7 +84,8 @@ def plot_curves(run: Run, path: str) -> str:
       if chosen:
         label = _legend(run.point(config.first_grid_index), seeds_too=False)
         label += f' [{config.n} seeds]' if seeds > 1 else ''
-        ax.plot(x, mean, color=color, lw=2.2, label=label, marker='o', ms=3)
+        marker = 'o' if len(x) <= 60 else None  # per-iteration curves: a line only
+        ax.plot(x, mean, color=color, lw=2.2, label=label, marker=marker, ms=3)
         if values.shape[0] > 1:
           std = np.nanstd(values, axis=0, ddof=1)
           ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.2, lw=0)
