@@ -65,11 +65,9 @@ def table(run: Run, max_rows: int = 40) -> str:
   if run.num_seeds > 1:
     return seeds_table(run, max_rows)
   points = run.points
-  keys = list(dict.fromkeys(k for p in points for k in p.values))
+  keys, header = _choice_columns(points)
   chosen = {p.grid_index for p in run.best_per_program()}
   best = run.best
-  short = [k.split('.')[-1] for k in keys]
-  header = ['#', *(s if short.count(s) == 1 else k for s, k in zip(short, keys, strict=True))]
   header += ['train loss', 'val loss', 'val acc', 'test loss', 'test acc', '']
   shown = points
   if len(points) > max_rows:  # large grids: the best of each program and the first rows
@@ -107,11 +105,9 @@ def seeds_table(run: Run, max_rows: int = 40) -> str:
   chosen by their mean, overall and per program.
   """
   configs = run.configurations
-  keys = list(dict.fromkeys(k for c in configs for k in c.values))
+  keys, header = _choice_columns(configs)
   chosen = {c.index for c in run.best_configurations()}
   best = run.summary.get('best_configuration')
-  short = [k.split('.')[-1] for k in keys]
-  header = ['#', *(s if short.count(s) == 1 else k for s, k in zip(short, keys, strict=True))]
   header += ['seeds', 'train loss', 'val loss', 'val acc', 'test loss', 'test acc', '']
   shown = configs
   if len(configs) > max_rows:
@@ -141,6 +137,16 @@ _COLUMNS = (
   ('test', 'loss'),
   ('test', 'accuracy'),
 )
+
+
+def _choice_columns(rows) -> tuple[list[str], list[str]]:
+  """The swept paths of ``rows`` (points or configurations), and the first table headers.
+
+  The headers are '#', then each path by its last component where that is unambiguous.
+  """
+  keys = list(dict.fromkeys(k for row in rows for k in row.values))
+  short = [k.split('.')[-1] for k in keys]
+  return keys, ['#', *(s if short.count(s) == 1 else k for s, k in zip(short, keys, strict=True))]
 
 
 def _layout(header: list[str], rows: list[list[str]], hidden: int, what: str, footer: str) -> str:

@@ -62,6 +62,14 @@ class Run:
   def _by_index(self) -> dict[int, Point]:
     return {p.grid_index: p for p in self.points}
 
+  @functools.cached_property
+  def _records_by_index(self) -> dict[int, list[dict[str, Any]]]:
+    """metrics.jsonl's records of each grid point (read once; curves are drawn per point)."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    for r in self.records:
+      out.setdefault(r['grid_index'], []).append(r)
+    return out
+
   def best_per_program(self) -> list[Point]:
     """The point each program chose (see :mod:`experiments.select`), in program order."""
     return [self.point(i) for i in self.summary['best_per_program'] if i is not None]
@@ -122,10 +130,14 @@ class Run:
       for gi in configuration.grid_indices
       if diverged or self._by_index[gi].diverged_step is None
     ]
-    rows = {gi: {} for gi in alive}
-    for r in self.records:
-      if r['grid_index'] in rows and r['split'] == split and metric in r:
-        rows[r['grid_index']][r[key]] = r[metric]
+    rows = {
+      gi: {
+        r[key]: r[metric]
+        for r in self._records_by_index.get(gi, [])
+        if r['split'] == split and metric in r
+      }
+      for gi in alive
+    }
     x = sorted({k for row in rows.values() for k in row})
     values = np.array([[row.get(k, np.nan) for k in x] for row in rows.values()], float)
     return np.asarray(x), values.reshape(len(rows), len(x))
@@ -134,8 +146,8 @@ class Run:
     """``{epoch: value}`` of one point's ``metric`` on ``split``."""
     return {
       r['epoch']: r[metric]
-      for r in self.records
-      if r['grid_index'] == grid_index and r['split'] == split and metric in r
+      for r in self._records_by_index.get(grid_index, [])
+      if r['split'] == split and metric in r
     }
 
   def arrays(self, file: str) -> dict[str, Any]:

@@ -21,6 +21,34 @@ from scipy import stats as scipy_stats
 from experiments.point import METRICS, SPLITS, Choices, Point
 
 CONFIDENCE = 0.95
+CLAIMS = ('less', 'greater')
+
+
+def _finite(values: Sequence[float | None]) -> np.ndarray:
+  """The finite values, as a float array (None and NaN dropped)."""
+  return np.asarray([v for v in values if v is not None and math.isfinite(v)], float)
+
+
+def _t(dof: float) -> float:
+  """The two-sided :data:`CONFIDENCE` quantile of Student's t with ``dof`` degrees of freedom."""
+  return float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, dof))
+
+
+def _check_claim(claim: str) -> None:
+  if claim not in CLAIMS:
+    raise ValueError(f"claim must be 'less' or 'greater', got {claim!r}")
+
+
+def _signed(p: float, difference: float, claim: str, alpha: float) -> str:
+  """The verdict of a test with p value ``p`` on a difference, for ``claim``.
+
+  'holds' when significant in the claimed direction, 'does not hold' when significant
+  against it, 'not resolved' otherwise.
+  """
+  if p >= alpha:
+    return 'not resolved'
+  sign = -1 if claim == 'less' else 1
+  return 'holds' if difference * sign > 0 else 'does not hold'
 
 
 def describe(values: Sequence[float]) -> dict[str, Any]:
@@ -30,14 +58,14 @@ def describe(values: Sequence[float]) -> dict[str, Any]:
   mean ± t(0.975, n−1)·std/√n. With one value, ``std`` and ``ci95`` are None; with none,
   everything is None.
   """
-  x = np.asarray([v for v in values if v is not None and math.isfinite(v)], float)
+  x = _finite(values)
   if not len(x):
     return {'mean': None, 'std': None, 'ci95': None}
   mean = float(np.mean(x))
   if len(x) == 1:
     return {'mean': mean, 'std': None, 'ci95': None}
   std = float(np.std(x, ddof=1))
-  half = float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, len(x) - 1)) * std / math.sqrt(len(x))
+  half = _t(len(x) - 1) * std / math.sqrt(len(x))
   return {'mean': mean, 'std': std, 'ci95': [mean - half, mean + half]}
 
 
@@ -176,10 +204,8 @@ def compare(
   either side has fewer than two replicates, or neither has any spread: then the seeds
   changed nothing and there are no replicates to test).
   """
-  if claim not in ('less', 'greater'):
-    raise ValueError(f"claim must be 'less' or 'greater', got {claim!r}")
-  x = np.asarray([v for v in a if math.isfinite(v)], float)
-  y = np.asarray([v for v in b if math.isfinite(v)], float)
+  _check_claim(claim)
+  x, y = _finite(a), _finite(b)
   test = "Welch's t test, two-sided, 5%"
   n = (len(x), len(y))
   if min(n) < 2:
@@ -189,14 +215,7 @@ def compare(
   if np.std(x) == 0 and np.std(y) == 0:  # the seeds changed nothing: no replicates
     return Comparison('not resolved', diff, math.nan, test + ' (no spread)', n)
   p = float(scipy_stats.ttest_ind(x, y, equal_var=False).pvalue)
-  sign = -1 if claim == 'less' else 1
-  if p < alpha and diff * sign > 0:
-    verdict = 'holds'
-  elif p < alpha:
-    verdict = 'does not hold'
-  else:
-    verdict = 'not resolved'
-  return Comparison(verdict, diff, p, test, n)
+  return Comparison(_signed(p, diff, claim, alpha), diff, p, test, n)
 
 
 def compare_counts(
@@ -208,27 +227,21 @@ def compare_counts(
   Fisher's exact test, two-sided at level ``alpha``; verdicts as :func:`compare`, on the
   difference of the rates.
   """
-  if claim not in ('less', 'greater'):
-    raise ValueError(f"claim must be 'less' or 'greater', got {claim!r}")
+  _check_claim(claim)
   test = "Fisher's exact test, two-sided, 5%"
   if not n_a or not n_b:
     return Comparison('not resolved', math.nan, math.nan, test, (n_a, n_b))
   diff = k_a / n_a - k_b / n_b
   p = float(scipy_stats.fisher_exact([[k_a, n_a - k_a], [k_b, n_b - k_b]]).pvalue)
-  sign = 1 if claim == 'greater' else -1
-  verdict = 'not resolved'
-  if p < alpha:
-    verdict = 'holds' if diff * sign > 0 else 'does not hold'
-  return Comparison(verdict, diff, p, test, (n_a, n_b))
+  return Comparison(_signed(p, diff, claim, alpha), diff, p, test, (n_a, n_b))
 
 
 def prediction_interval(values: Sequence[float]) -> tuple[float, float] | None:
   """Where 95% of single new runs fall: mean ± t(0.975, n−1)·std·√(1 + 1/n) (n ≥ 2)."""
-  x = np.asarray([v for v in values if math.isfinite(v)], float)
+  x = _finite(values)
   if len(x) < 2:
     return None
-  half = float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, len(x) - 1)) * np.std(x, ddof=1)
-  half *= math.sqrt(1 + 1 / len(x))
+  half = _t(len(x) - 1) * np.std(x, ddof=1) * math.sqrt(1 + 1 / len(x))
   return float(np.mean(x) - half), float(np.mean(x) + half)
 
 
@@ -238,22 +251,18 @@ def within(a: Sequence[float], b: Sequence[float], margin: float) -> Comparison:
   'holds' when the whole interval lies inside ±margin, 'does not hold' when it lies wholly
   outside, 'not resolved' otherwise (or with fewer than two replicates on a side).
   """
-  x = np.asarray([v for v in a if math.isfinite(v)], float)
-  y = np.asarray([v for v in b if math.isfinite(v)], float)
+  x, y = _finite(a), _finite(b)
   test = f'95% Welch interval of the difference against ±{margin:.3g}'
   n = (len(x), len(y))
   if min(n) < 2:
     diff = float(np.mean(x) - np.mean(y)) if min(n) else math.nan
     return Comparison('not resolved', diff, math.nan, test, n)
   diff = float(np.mean(x) - np.mean(y))
-  vx, vy = np.var(x, ddof=1) / n[0], np.var(y, ddof=1) / n[1]
-  se = math.sqrt(vx + vy)
-  if se == 0:
+  if np.var(x) == 0 and np.var(y) == 0:  # no spread: the difference is exact
     low = high = diff
-  else:  # Welch–Satterthwaite degrees of freedom
-    dof = (vx + vy) ** 2 / (vx**2 / (n[0] - 1) + vy**2 / (n[1] - 1))
-    half = float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, dof)) * se
-    low, high = diff - half, diff + half
+  else:  # scipy's Welch interval (Welch–Satterthwaite degrees of freedom)
+    ci = scipy_stats.ttest_ind(x, y, equal_var=False).confidence_interval(CONFIDENCE)
+    low, high = float(ci.low), float(ci.high)
   if -margin <= low and high <= margin:
     verdict = 'holds'
   elif low > margin or high < -margin:
