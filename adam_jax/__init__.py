@@ -1,5 +1,6 @@
 """adam_jax: Adam, AdaMax and every ablation of Kingma & Ba as pure Optax transformations."""
 
+from adam_jax.followups import NdAdamState, SwatsState, nd_adam, swats, swats_switched_at
 from adam_jax.optimizers import (
   OPTIMIZERS,
   ScaleByLearningRateState,
@@ -15,7 +16,7 @@ from adam_jax.optimizers import (
   optimizer_hparams,
   scale_by_learning_rate,
 )
-from adam_jax.schedules import inverse_sqrt_decay
+from adam_jax.schedules import inverse_sqrt_decay, normalized_weight_decay, warm_restarts
 from adam_jax.transforms import (
   ScaleByAdamaxState,
   ScaleByAdamState,
@@ -32,11 +33,13 @@ from adam_jax.transforms import (
 __version__ = '0.1.0'
 
 __all__ = [
+  'NdAdamState',
   'OPTIMIZERS',
   'ScaleByAdamState',
   'ScaleByAdamaxState',
   'ScaleByAmsgradState',
   'ScaleByLearningRateState',
+  'SwatsState',
   'TemporalAverageState',
   'adam',
   'adamax',
@@ -48,12 +51,17 @@ __all__ = [
   'inverse_sqrt_decay',
   'momentum',
   'nadam',
+  'nd_adam',
   'nesterov',
+  'normalized_weight_decay',
   'optimizer_hparams',
   'scale_by_adam',
   'scale_by_adamax',
   'scale_by_amsgrad',
   'scale_by_learning_rate',
   'scale_by_nadam',
+  'swats',
+  'swats_switched_at',
   'temporal_average',
+  'warm_restarts',
 ]

@@ -40,6 +40,8 @@ import jax.numpy as jnp
 import numpy as np
 from absl import logging
 
+from adam_jax import _extras
+
 DATASETS: tuple[str, ...] = ('mnist', 'fashion_mnist', 'cifar10', 'imdb_reviews', 'binarized_mnist')
 
 IMDB_VOCAB_SIZE = 10_000
@@ -621,6 +623,7 @@ def _read_tfds(name: str, data_dir: str | None) -> tuple[dict[str, tuple[Any, np
   once. Only then are reachability and ``download_and_prepare`` tried.
   """
   try:
+    _extras.require(__name__, 'tensorflow_datasets', 'tensorflow')
     import tensorflow_datasets as tfds  # noqa: PLC0415 (slow import, only needed here)
   except ImportError as e:
     raise DatasetUnavailableError(

@@ -23,21 +23,13 @@ Tree = Any
 SECOND_MOMENT_STATES = (ScaleByAdamState, optax.ScaleByAdamState)
 
 
-def _is_second_moment_state(x: Any) -> bool:
-  return isinstance(x, SECOND_MOMENT_STATES)
-
-
 def second_moment_state(opt_state: Any) -> ScaleByAdamState | None:
   """The first Adam-style state (``count``, ``mu``, ``nu``) inside ``opt_state``, or None.
 
   Found anywhere in a chain (``optax.chain``, ``inject_hyperparams``, ...). AdaMax's and
   AMSGrad's states are not among them: their ``nu`` is not v_t.
   """
-  found = [
-    s
-    for s in jax.tree.leaves(opt_state, is_leaf=_is_second_moment_state)
-    if _is_second_moment_state(s)
-  ]
+  found = _tree.find_states(opt_state, SECOND_MOMENT_STATES)
   return found[0] if found else None
 
 
@@ -52,7 +44,7 @@ def sqrt_v_hat(state: ScaleByAdamState, b2: Any = 0.999, bias_correction: Any = 
   Returns:
     A tree like ``state.nu``.
   """
-  c2 = _tree.debias(_tree.hp(b2), state.count, bias_correction)
+  c2 = _tree.decay(b2).debias(state.count, bias_correction)
   return jax.tree.map(lambda v: _tree.sqrt(v / c2), state.nu)
 
 

@@ -24,10 +24,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 from jax import lax
+
+from adam_jax import _extras
+
+try:
+  import flax.linen as nn
+except ModuleNotFoundError as error:  # the 'experiments' extra
+  _extras.require(__name__, error.name or 'flax')
+  raise
 
 _DIMS = ('NHWC', 'HWIO', 'NHWC')
 

@@ -28,11 +28,16 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from adam_jax import layers
+from adam_jax import _extras, layers
+
+try:
+  import flax.linen as nn
+except ModuleNotFoundError as error:  # the 'experiments' extra
+  _extras.require(__name__, error.name or 'flax')
+  raise
 
 __all__ = [
   'MLP',

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import optax
 
 from adam_jax import _tree
+from adam_jax.followups import nd_adam, swats
 from adam_jax.transforms import (
   AmsgradVariant,
   BoolLike,
@@ -51,7 +52,7 @@ def scale_by_learning_rate(
 
   def scale(updates, alpha):
     factor = sign * _tree.hp(alpha)
-    return jax.tree.map(lambda u: (factor * u).astype(u.dtype), updates)
+    return jax.tree.map(lambda u: (factor * u).astype(_tree.out_dtype(u)), _tree.as_arrays(updates))
 
   if callable(learning_rate):
 
@@ -95,9 +96,12 @@ def add_decoupled_weight_decay(
 
   def update_fn(updates, state, params=None):
     if params is None:
-      raise ValueError(optax.NO_PARAMS_MSG)
+      raise ValueError(_tree.NO_PARAMS_MSG)
     lam = _tree.hp(weight_decay)
-    return jax.tree.map(lambda u, p: (u + lam * p).astype(u.dtype), updates, params), state
+    updates, params = _tree.as_arrays(updates), _tree.as_arrays(params)
+    return jax.tree.map(
+      lambda u, p: (u + lam * p).astype(_tree.out_dtype(u)), updates, params
+    ), state
 
   tx = optax.GradientTransformation(optax.init_empty_state, update_fn)
   return tx if mask is None else optax.masked(tx, mask)
@@ -112,6 +116,7 @@ def adam(
   eps_root: ArrayLike = 0.0,
   bias_correction: BoolLike = True,
   b1_decay: ArrayLike = 1.0,
+  mu_dtype: Any = None,
 ) -> optax.GradientTransformation:
   r"""Adam (Algorithm 1 of Kingma & Ba), with every ablation of the paper as a switch.
 
@@ -140,6 +145,7 @@ def adam(
     eps_root: added inside the square root.
     bias_correction: the paper's bias correction (False: RMSProp with momentum, §6.4).
     b1_decay: λ, with β1,t = β1·λ^(t−1) (§4).
+    mu_dtype: dtype of the first moment buffer (default: the params' dtype).
 
   Returns:
     An :class:`optax.GradientTransformation` whose updates are added to the params.
@@ -149,7 +155,13 @@ def adam(
   """
   return optax.chain(
     scale_by_adam(
-      b1, b2, eps, eps_root=eps_root, bias_correction=bias_correction, b1_decay=b1_decay
+      b1,
+      b2,
+      eps,
+      eps_root=eps_root,
+      bias_correction=bias_correction,
+      b1_decay=b1_decay,
+      mu_dtype=mu_dtype,
     ),
     scale_by_learning_rate(learning_rate),
   )
@@ -162,6 +174,7 @@ def adamax(
   eps: ArrayLike = 0.0,
   *,
   bias_correction: BoolLike = True,
+  mu_dtype: Any = None,
 ) -> optax.GradientTransformation:
   r"""AdaMax (Algorithm 2 of Kingma & Ba): Adam with the infinity norm, :math:`|\Delta_t|\le\alpha`.
 
@@ -174,6 +187,7 @@ def adamax(
     b2: β2, the decay of the exponentially weighted infinity norm.
     eps: ε inside the max (0 in the paper).
     bias_correction: divide :math:`m_t` by :math:`1-\beta_1^t`.
+    mu_dtype: dtype of the first moment buffer (default: the params' dtype).
 
   Returns:
     An :class:`optax.GradientTransformation`.
@@ -182,7 +196,7 @@ def adamax(
     Kingma & Ba, *Adam: A Method for Stochastic Optimization*, ICLR 2015: Algorithm 2, §7.1.
   """
   return optax.chain(
-    scale_by_adamax(b1, b2, eps, bias_correction=bias_correction),
+    scale_by_adamax(b1, b2, eps, bias_correction=bias_correction, mu_dtype=mu_dtype),
     scale_by_learning_rate(learning_rate),
   )
 
@@ -194,6 +208,7 @@ def amsgrad(
   eps: ArrayLike = 1e-8,
   *,
   variant: AmsgradVariant = 'paper',
+  mu_dtype: Any = None,
 ) -> optax.GradientTransformation:
   r"""AMSGrad (Reddi et al.): Adam with a non-decreasing second moment.
 
@@ -205,6 +220,7 @@ def amsgrad(
     b2: β2, the decay of the second moment.
     eps: ε.
     variant: ``'paper'``, ``'optax'`` or ``'torch'``.
+    mu_dtype: dtype of the first moment buffer (default: the params' dtype).
 
   Returns:
     An :class:`optax.GradientTransformation`.
@@ -213,7 +229,8 @@ def amsgrad(
     Reddi, Kale & Kumar, *On the Convergence of Adam and Beyond*, ICLR 2018: Algorithm 2.
   """
   return optax.chain(
-    scale_by_amsgrad(b1, b2, eps, variant=variant), scale_by_learning_rate(learning_rate)
+    scale_by_amsgrad(b1, b2, eps, variant=variant, mu_dtype=mu_dtype),
+    scale_by_learning_rate(learning_rate),
   )
 
 
@@ -222,6 +239,8 @@ def nadam(
   b1: ArrayLike = 0.9,
   b2: ArrayLike = 0.999,
   eps: ArrayLike = 1e-8,
+  *,
+  mu_dtype: Any = None,
 ) -> optax.GradientTransformation:
   r"""Nadam (Dozat 2016): Adam with Nesterov momentum; same updates as ``optax.nadam``.
 
@@ -232,6 +251,7 @@ def nadam(
     b1: β1, the decay of the first moment.
     b2: β2, the decay of the second moment.
     eps: ε.
+    mu_dtype: dtype of the first moment buffer (default: the params' dtype).
 
   Returns:
     An :class:`optax.GradientTransformation`.
@@ -239,7 +259,9 @@ def nadam(
   References:
     Dozat, *Incorporating Nesterov Momentum into Adam*, ICLR 2016 workshop: Algorithm 2.
   """
-  return optax.chain(scale_by_nadam(b1, b2, eps), scale_by_learning_rate(learning_rate))
+  return optax.chain(
+    scale_by_nadam(b1, b2, eps, mu_dtype=mu_dtype), scale_by_learning_rate(learning_rate)
+  )
 
 
 def adamw(
@@ -250,6 +272,7 @@ def adamw(
   weight_decay: ArrayLike = 1e-2,
   *,
   mask: Any = None,
+  mu_dtype: Any = None,
 ) -> optax.GradientTransformation:
   r"""AdamW (Loshchilov & Hutter): Adam with weight decay decoupled from the gradient.
 
@@ -264,6 +287,7 @@ def adamw(
     eps: ε.
     weight_decay: λ.
     mask: which leaves are decayed (pytree of bools or a callable of params).
+    mu_dtype: dtype of the first moment buffer (default: the params' dtype).
 
   Returns:
     An :class:`optax.GradientTransformation`; ``update`` needs ``params``.
@@ -272,7 +296,7 @@ def adamw(
     Loshchilov & Hutter, *Decoupled Weight Decay Regularization*, ICLR 2019: Algorithm 2.
   """
   return optax.chain(
-    scale_by_adam(b1, b2, eps),
+    scale_by_adam(b1, b2, eps, mu_dtype=mu_dtype),
     add_decoupled_weight_decay(weight_decay, mask),
     scale_by_learning_rate(learning_rate),
   )
@@ -298,6 +322,8 @@ OPTIMIZERS: dict[str, Callable[..., optax.GradientTransformation]] = {
   'amsgrad': amsgrad,
   'nadam': nadam,
   'adamw': adamw,
+  'swats': swats,
+  'nd_adam': nd_adam,
   # Baselines of the paper's figures, taken from optax as they are.
   'sgd': optax.sgd,
   'momentum': momentum,
@@ -311,8 +337,12 @@ OPTIMIZERS: dict[str, Callable[..., optax.GradientTransformation]] = {
 # Hyperparameters that an optimizer takes as Python values (they choose code, so they
 # cannot be traced): a sweep over one of them runs one program per value.
 STATIC_HPARAMS: dict[str, frozenset[str]] = {
-  'amsgrad': frozenset({'variant'}),
-  'adamw': frozenset({'mask'}),
+  'adam': frozenset({'mu_dtype'}),
+  'adamax': frozenset({'mu_dtype'}),
+  'nadam': frozenset({'mu_dtype'}),
+  'amsgrad': frozenset({'variant', 'mu_dtype'}),
+  'adamw': frozenset({'mask', 'mu_dtype'}),
+  'nd_adam': frozenset({'vector_mask'}),
   'sgd': frozenset({'nesterov', 'accumulator_dtype'}),
   'rmsprop': frozenset({'eps_in_sqrt', 'centered', 'nesterov', 'bias_correction'}),
   'adadelta': frozenset({'weight_decay_mask'}),
@@ -354,12 +384,13 @@ def get_optimizer(name: str, **hparams: Any) -> optax.GradientTransformation:
     >>> adam_jax.get_optimizer('adamm')  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: unknown optimizer 'adamm'; valid names: adadelta, adagrad, adam, ..., sgd
+    ValueError: unknown optimizer 'adamm'; valid names: adadelta, adagrad, adam, ..., swats
 
   Args:
-    name: one of :data:`OPTIMIZERS` (``adam``, ``adamax``, ``amsgrad``, ``nadam``, ``adamw``
-      and the optax baselines ``sgd``, ``momentum``, ``nesterov``, ``adagrad``,
-      ``rmsprop``, ``adadelta``).
+    name: one of :data:`OPTIMIZERS`: ``adam``, ``adamax``, ``amsgrad``, ``nadam``,
+      ``adamw``, ``swats``, ``nd_adam``, and the optax baselines ``sgd``, ``momentum``,
+      ``nesterov``, ``adagrad``, ``rmsprop`` (with ``momentum`` and ``nesterov=True``:
+      Algorithm 8.6 of the Deep Learning book), ``adadelta``.
     **hparams: the optimizer's keyword arguments (numbers, traced arrays or schedules).
 
   Returns:

@@ -16,7 +16,14 @@ import itertools
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from flax import traverse_util
+from adam_jax import _extras
+
+try:
+  from flax import traverse_util
+except ModuleNotFoundError as error:  # the 'experiments' extra
+  _extras.require(__name__, error.name or 'flax')
+  raise
+
 
 # Paths under optimizer. that select code rather than numbers: never vmapped.
 STRUCTURAL_OPTIMIZER_KEYS = frozenset({'name', 'schedule'})

@@ -20,17 +20,22 @@ import os
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
+from adam_jax import _extras, losses
 from adam_jax import data as data_lib
 from adam_jax import diagnostics as diagnostics_lib
-from adam_jax import losses
 from adam_jax.optimizers import get_optimizer, optimizer_defaults
 from adam_jax.schedules import inverse_sqrt_decay
+
+try:
+  import flax.linen as nn
+except ModuleNotFoundError as error:  # the 'experiments' extra
+  _extras.require(__name__, error.name or 'flax')
+  raise
 
 Hparams = Mapping[str, Any]  # dotted path -> value, e.g. {'optimizer.learning_rate': 1e-3}
 

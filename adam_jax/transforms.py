@@ -59,9 +59,14 @@ class TemporalAverageState(NamedTuple):
 
 
 def _init_moments(params: Tree, mu_dtype: Any, num_second: int = 1) -> tuple[Tree, ...]:
+  """m_0 (in ``mu_dtype``, default the params' float dtype) and real zero second moments.
+
+  The second moments of complex params are real (they hold |g|², as optax's do).
+  """
+  params = _tree.as_arrays(params)
   mu_dtype = optax_utils.canonicalize_dtype(mu_dtype)
   return (_tree.zeros_like(params, mu_dtype),) + tuple(
-    _tree.zeros_like(params) for _ in range(num_second)
+    _tree.real_zeros_like(params) for _ in range(num_second)
   )
 
 
@@ -127,16 +132,19 @@ def scale_by_adam(
 
   def update_fn(updates, state, params=None):
     del params
-    beta1, beta2, lam = _tree.hp(b1), _tree.hp(b2), _tree.hp(b1_decay)
+    updates = _tree.as_arrays(updates)
+    beta1, beta2 = _tree.decay(b1), _tree.decay(b2)
     count = optax.safe_increment(state.count)
-    beta1_t = beta1 * lam ** (count - 1).astype(lam.dtype)
+    beta1_t = beta1.times_power(_tree.decay(b1_decay), count - 1)
     mu = _tree.ema(updates, state.mu, beta1_t)
     nu = _tree.ema_sq(updates, state.nu, beta2)
-    c1 = _tree.debias(beta1, count, bias_correction)
-    c2 = _tree.debias(beta2, count, bias_correction)
+    c1 = beta1.debias(count, bias_correction)
+    c2 = beta2.debias(count, bias_correction)
     eps_, eps_root_ = _tree.hp(eps), _tree.hp(eps_root)
     direction = jax.tree.map(
-      lambda m, v, g: ((m / c1) / (_tree.sqrt(v / c2 + eps_root_) + eps_)).astype(g.dtype),
+      lambda m, v, g: ((m / c1) / (_tree.sqrt(v / c2 + eps_root_) + eps_)).astype(
+        _tree.out_dtype(g)
+      ),
       mu,
       nu,
       updates,
@@ -152,6 +160,7 @@ def scale_by_adamax(
   eps: ArrayLike = 0.0,
   *,
   bias_correction: BoolLike = True,
+  mu_dtype: Any = None,
 ) -> optax.GradientTransformation:
   r"""Rescales updates by AdaMax's infinity norm (Algorithm 2 of Kingma & Ba).
 
@@ -172,6 +181,7 @@ def scale_by_adamax(
     b2: β2, decay rate of the infinity norm.
     eps: ε inside the max (0 in the paper).
     bias_correction: divide :math:`m_t` by :math:`1 - \beta_1^t` (may be a traced bool).
+    mu_dtype: dtype of the first moment buffer (default: the params' dtype).
 
   Returns:
     An :class:`optax.GradientTransformation` with state :class:`ScaleByAdamaxState`.
@@ -181,23 +191,24 @@ def scale_by_adamax(
   """
 
   def init_fn(params):
-    mu, nu = _init_moments(params, None)
+    mu, nu = _init_moments(params, mu_dtype)
     return ScaleByAdamaxState(_zero_count(), mu, nu)
 
   def update_fn(updates, state, params=None):
     del params
-    beta1, beta2, eps_ = _tree.hp(b1), _tree.hp(b2), _tree.hp(eps)
+    updates = _tree.as_arrays(updates)
+    beta1, beta2, eps_ = _tree.decay(b1), _tree.hp(b2), _tree.hp(eps)
     count = optax.safe_increment(state.count)
     mu = _tree.ema(updates, state.mu, beta1)
     nu = jax.tree.map(
       lambda g, u: jnp.maximum(beta2 * u, jnp.abs(g) + eps_).astype(u.dtype), updates, state.nu
     )
-    c1 = _tree.debias(beta1, count, bias_correction)
+    c1 = beta1.debias(count, bias_correction)
 
     def direction(m, u, g):
-      positive = u > 0
-      safe_u = jnp.where(positive, u, jnp.ones_like(u))
-      return jnp.where(positive, (m / c1) / safe_u, 0).astype(g.dtype)
+      safe_u = jnp.where(u == 0, jnp.ones_like(u), u)
+      # u = 0 only where g has always been 0 (m = 0 too); NaN in u or m stays NaN.
+      return jnp.where(u == 0, 0, (m / c1) / safe_u).astype(_tree.out_dtype(g))
 
     return jax.tree.map(direction, mu, nu, updates), ScaleByAdamaxState(count, mu, nu)
 
@@ -214,6 +225,7 @@ def scale_by_amsgrad(
   eps: ArrayLike = 1e-8,
   *,
   variant: AmsgradVariant = 'paper',
+  mu_dtype: Any = None,
 ) -> optax.GradientTransformation:
   r"""Rescales updates by AMSGrad's running maximum of the second moment (Reddi et al.).
 
@@ -235,6 +247,7 @@ def scale_by_amsgrad(
     b2: β2, decay rate of the second moment estimate.
     eps: ε added to the square root.
     variant: ``'paper'``, ``'optax'`` or ``'torch'`` (static).
+    mu_dtype: dtype of the first moment buffer (default: the params' dtype).
 
   Returns:
     An :class:`optax.GradientTransformation` with state :class:`ScaleByAmsgradState`.
@@ -246,18 +259,19 @@ def scale_by_amsgrad(
     raise ValueError(f'variant must be one of {_AMSGRAD_VARIANTS}, got {variant!r}')
 
   def init_fn(params):
-    mu, nu, nu_max = _init_moments(params, None, num_second=2)
+    mu, nu, nu_max = _init_moments(params, mu_dtype, num_second=2)
     return ScaleByAmsgradState(_zero_count(), mu, nu, nu_max)
 
   def update_fn(updates, state, params=None):
     del params
-    beta1, beta2, eps_ = _tree.hp(b1), _tree.hp(b2), _tree.hp(eps)
+    updates = _tree.as_arrays(updates)
+    beta1, beta2, eps_ = _tree.decay(b1), _tree.decay(b2), _tree.hp(eps)
     count = optax.safe_increment(state.count)
     mu = _tree.ema(updates, state.mu, beta1)
     nu = _tree.ema_sq(updates, state.nu, beta2)
     paper = variant == 'paper'
-    c1 = _tree.debias(beta1, count, not paper)
-    c2 = _tree.debias(beta2, count)
+    c1 = beta1.debias(count, not paper)
+    c2 = beta2.debias(count)
     if variant == 'optax':
       nu_max = jax.tree.map(
         lambda vm, v: jnp.maximum(vm, v / c2).astype(vm.dtype), state.nu_max, nu
@@ -267,7 +281,7 @@ def scale_by_amsgrad(
       nu_max = jax.tree.map(jnp.maximum, state.nu_max, nu)
       scale = jnp.ones_like(c2) if paper else c2
     direction = jax.tree.map(
-      lambda m, vm, g: ((m / c1) / (_tree.sqrt(vm / scale) + eps_)).astype(g.dtype),
+      lambda m, vm, g: ((m / c1) / (_tree.sqrt(vm / scale) + eps_)).astype(_tree.out_dtype(g)),
       mu,
       nu_max,
       updates,
@@ -281,6 +295,8 @@ def scale_by_nadam(
   b1: ArrayLike = 0.9,
   b2: ArrayLike = 0.999,
   eps: ArrayLike = 1e-8,
+  *,
+  mu_dtype: Any = None,
 ) -> optax.GradientTransformation:
   r"""Rescales updates by Nesterov-accelerated Adam (Dozat 2016), as ``optax.nadam``.
 
@@ -297,6 +313,7 @@ def scale_by_nadam(
     b1: β1, decay rate of the first moment estimate.
     b2: β2, decay rate of the second moment estimate.
     eps: ε added to the square root.
+    mu_dtype: dtype of the first moment buffer (default: the params' dtype).
 
   Returns:
     An :class:`optax.GradientTransformation` with state :class:`ScaleByAdamState`.
@@ -306,22 +323,23 @@ def scale_by_nadam(
   """
 
   def init_fn(params):
-    mu, nu = _init_moments(params, None)
+    mu, nu = _init_moments(params, mu_dtype)
     return ScaleByAdamState(_zero_count(), mu, nu)
 
   def update_fn(updates, state, params=None):
     del params
-    beta1, beta2, eps_ = _tree.hp(b1), _tree.hp(b2), _tree.hp(eps)
+    updates = _tree.as_arrays(updates)
+    beta1, beta2, eps_ = _tree.decay(b1), _tree.decay(b2), _tree.hp(eps)
     count = optax.safe_increment(state.count)
     mu = _tree.ema(updates, state.mu, beta1)
     nu = _tree.ema_sq(updates, state.nu, beta2)
-    c1 = _tree.debias(beta1, count)
-    c1_next = _tree.debias(beta1, optax.safe_increment(count))
-    c2 = _tree.debias(beta2, count)
+    c1 = beta1.debias(count)
+    c1_next = beta1.debias(optax.safe_increment(count))
+    c2 = beta2.debias(count)
 
     def direction(m, v, g):
-      m_bar = beta1 * m / c1_next + (1 - beta1) * g / c1
-      return (m_bar / (_tree.sqrt(v / c2) + eps_)).astype(g.dtype)
+      m_bar = beta1.rate * m / c1_next + beta1.complement * g / c1
+      return (m_bar / (_tree.sqrt(v / c2) + eps_)).astype(_tree.out_dtype(g))
 
     return jax.tree.map(direction, mu, nu, updates), ScaleByAdamState(count, mu, nu)
 
@@ -357,16 +375,19 @@ def temporal_average(
 
   def init_fn(params):
     return TemporalAverageState(
-      _zero_count(), _tree.zeros_like(params), jnp.zeros([], _tree.hp_dtype())
+      _zero_count(), _tree.zeros_like(_tree.as_arrays(params)), jnp.zeros([], _tree.hp_dtype())
     )
 
   def update_fn(updates, state, params=None):
     if params is None:
-      raise ValueError(optax.NO_PARAMS_MSG)
-    beta = _tree.hp(decay)
+      raise ValueError(_tree.NO_PARAMS_MSG)
+    updates, params = _tree.as_arrays(updates), _tree.as_arrays(params)
+    beta = _tree.decay(decay)
     new_params = optax.apply_updates(params, updates)
     avg = _tree.ema(new_params, state.avg, beta)
-    weight = jnp.where(_tree.switch(bias_correction), beta * state.weight + (1 - beta), 1.0)
+    weight = jnp.where(
+      _tree.switch(bias_correction), beta.rate * state.weight + beta.complement, 1.0
+    )
     return updates, TemporalAverageState(optax.safe_increment(state.count), avg, weight)
 
   return optax.GradientTransformation(init_fn, update_fn)
@@ -388,11 +409,7 @@ def averaged_params(opt_state: Any) -> Tree:
   References:
     Kingma & Ba, *Adam: A Method for Stochastic Optimization*, ICLR 2015: §7.2.
   """
-  found = [
-    s
-    for s in jax.tree.leaves(opt_state, is_leaf=lambda x: isinstance(x, TemporalAverageState))
-    if isinstance(s, TemporalAverageState)
-  ]
+  found = _tree.find_states(opt_state, TemporalAverageState)
   if len(found) != 1:
     raise ValueError(
       f'opt_state must contain exactly one TemporalAverageState, found {len(found)}; '

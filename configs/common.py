@@ -14,8 +14,8 @@ from adam_jax import sweep as sweep_lib
 
 # Every other hyperparameter of a registered optimizer (adam_jax.get_optimizer), unset:
 # None leaves the optimizer's own default. Set one (or sweep it) on any config; validation
-# checks that an optimizer of the run takes it. Not here: `mask` and `weight_decay_mask`,
-# which are functions of the parameter tree (use the library for those).
+# checks that an optimizer of the run takes it. Not here: `mask`, `weight_decay_mask` and
+# `vector_mask`, which are functions of the parameter tree (use the library for those).
 OPTIMIZER_OPTIONS = {
   'eps_root': float,  # adam: ε inside the square root
   'b1_decay': float,  # adam: λ of β1,t = β1·λ^(t−1) (§4)
@@ -25,6 +25,7 @@ OPTIMIZER_OPTIONS = {
   'momentum': float,  # momentum, nesterov, sgd, rmsprop
   'nesterov': bool,  # sgd, rmsprop (optax takes it as a Python bool: swept by program)
   'accumulator_dtype': str,  # sgd: dtype name of the momentum, e.g. 'bfloat16'
+  'mu_dtype': str,  # adam, adamax, adamw, amsgrad, nadam: dtype name of the first moment
   'initial_accumulator_value': float,  # adagrad
   'decay': float,  # rmsprop
   'initial_scale': float,  # rmsprop

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
-import numbers
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from typing import Any
 
 import ml_collections
@@ -24,6 +22,18 @@ from adam_jax import train as train_lib
 from adam_jax.optimizers import OPTIMIZERS, optimizer_hparams
 from adam_jax.transforms import _AMSGRAD_VARIANTS
 from configs import common
+from experiments.checks import (
+  BETA,
+  NON_NEGATIVE,
+  POSITIVE,
+  RATE,
+  Check,
+  boolean,
+  integer,
+  one_of,
+  real,
+  string,
+)
 
 # What a sweep may vary, by experiment kind: a section ('model.') or a field.
 SWEEPABLE = {
@@ -39,51 +49,7 @@ class ConfigError(ValueError):
   """An invalid config or usage (exit status 2)."""
 
 
-Check = Callable[[Any], str | None]  # value -> what is allowed, or None when fine
-
-
-def _number(v: Any) -> bool:
-  return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _integer(lo: int) -> Check:
-  def check(v):
-    ok = isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= lo
-    return None if ok else f'an integer >= {lo}'
-
-  return check
-
-
-def _real(lo: float, hi: float | None = None, *, lo_open=False, hi_open=True) -> Check:
-  lo_s = f'{"(" if lo_open else "["}{lo:g}'
-  hi_s = f'{hi:g}{")" if hi_open else "]"}' if hi is not None else 'inf)'
-  allowed = f'a number in {lo_s}, {hi_s}'
-
-  def check(v):
-    low = _number(v) and (v < lo or (lo_open and v == lo))
-    high = _number(v) and hi is not None and (v > hi or (hi_open and v == hi))
-    return allowed if not _number(v) or low or high else None
-
-  return check
-
-
-def _one_of(options) -> Check:
-  options = tuple(options)
-  return lambda v: None if v in options else f'one of: {", ".join(map(str, options))}'
-
-
-def _boolean(v: Any) -> str | None:
-  return None if isinstance(v, bool) else 'true or false'
-
-
-def _string(v: Any) -> str | None:
-  return None if isinstance(v, str) else 'a string'
-
-
-POSITIVE = _real(0.0, lo_open=True)
-NON_NEGATIVE = _real(0.0)
-BETA = _real(0.0, 1.0)  # [0, 1)
-RATE = _real(0.0, 1.0)  # dropout rate
+FLOAT_DTYPES = ('float32', 'bfloat16', 'float16', 'float64')
 
 # Optimizer hyperparameters by name: what any registered optimizer may be given.
 OPTIMIZER_CHECKS: dict[str, Check] = {
@@ -93,28 +59,29 @@ OPTIMIZER_CHECKS: dict[str, Check] = {
   'eps': NON_NEGATIVE,
   'eps_root': NON_NEGATIVE,
   'weight_decay': NON_NEGATIVE,
-  'b1_decay': _real(0.0, 1.0, lo_open=True, hi_open=False),
-  'bias_correction': _boolean,
-  'variant': _one_of(_AMSGRAD_VARIANTS),
+  'b1_decay': real(0.0, 1.0, lo_open=True, hi_open=False),
+  'bias_correction': boolean,
+  'variant': one_of(_AMSGRAD_VARIANTS),
   'momentum': BETA,
   'decay': BETA,
   'rho': BETA,
   'initial_accumulator_value': NON_NEGATIVE,
-  'centered': _boolean,
-  'nesterov': _boolean,
-  'eps_in_sqrt': _boolean,
+  'centered': boolean,
+  'nesterov': boolean,
+  'eps_in_sqrt': boolean,
   'initial_scale': NON_NEGATIVE,
-  'accumulator_dtype': _one_of(('float32', 'bfloat16', 'float16', 'float64')),
+  'accumulator_dtype': one_of(FLOAT_DTYPES),
+  'mu_dtype': one_of(FLOAT_DTYPES),
 }
 # Optimizer fields that must be set; any other may be None (the optimizer's own default).
 _REQUIRED_OPTIMIZER = ('name', 'schedule', 'learning_rate')
 
 MODEL_CHECKS: dict[str, Check] = {
-  'dropout': _boolean,
+  'dropout': boolean,
   'input_dropout': RATE,
   'hidden_dropout': RATE,
   'l2': NON_NEGATIVE,
-  'latents': _integer(1),
+  'latents': integer(1),
   'hidden': lambda v: (
     None
     if all(isinstance(h, int) and h > 0 for h in (v if isinstance(v, tuple | list) else [v]))
@@ -123,32 +90,32 @@ MODEL_CHECKS: dict[str, Check] = {
 }
 
 FIELD_CHECKS: dict[str, Check] = {
-  'experiment': _one_of(EXPERIMENTS),
-  'seed': _integer(0),
-  'seeds': _integer(1),
-  'rerun_seeds': _integer(0),
+  'experiment': one_of(EXPERIMENTS),
+  'seed': integer(0),
+  'seeds': integer(1),
+  'rerun_seeds': integer(0),
   'rerun_by': lambda v: None if isinstance(v, tuple | list) else 'a tuple of swept paths',
-  'log_every_steps': _integer(0),
-  'diagnostics': _boolean,
-  'num_epochs': _integer(1),
-  'batch_size': _integer(1),
-  'dataset.name': _one_of(data_lib.DATASETS + REDDI_PROBLEMS),
-  'dataset.validation_size': _integer(0),
-  'dataset.data_dir': _string,
-  'dataset.binarize': _boolean,
-  'dataset.synthetic': _boolean,
-  'model.name': _one_of((*models_lib.MODELS, 'linear')),
-  'optimizer.name': _one_of(OPTIMIZERS),
-  'optimizer.schedule': _one_of(train_lib.SCHEDULES),
-  'eval.batch_size': _integer(1),
-  'eval.select_metric': _one_of(('loss', 'accuracy')),
-  'checkpoint.every_epochs': _integer(0),
-  'checkpoint.keep': _integer(1),
-  'grid_strategy': _one_of(('auto', *train_lib.GRID_STRATEGIES)),
-  'grid_chunk_size': _integer(0),
-  'mesh.grid': _integer(1),
-  'mesh.data': _integer(1),
-  'plot': _one_of(PLOTS),
+  'log_every_steps': integer(0),
+  'diagnostics': boolean,
+  'num_epochs': integer(1),
+  'batch_size': integer(1),
+  'dataset.name': one_of(data_lib.DATASETS + REDDI_PROBLEMS),
+  'dataset.validation_size': integer(0),
+  'dataset.data_dir': string,
+  'dataset.binarize': boolean,
+  'dataset.synthetic': boolean,
+  'model.name': one_of((*models_lib.MODELS, 'linear')),
+  'optimizer.name': one_of(OPTIMIZERS),
+  'optimizer.schedule': one_of(train_lib.SCHEDULES),
+  'eval.batch_size': integer(1),
+  'eval.select_metric': one_of(('loss', 'accuracy')),
+  'checkpoint.every_epochs': integer(0),
+  'checkpoint.keep': integer(1),
+  'grid_strategy': one_of(('auto', *train_lib.GRID_STRATEGIES)),
+  'grid_chunk_size': integer(0),
+  'mesh.grid': integer(1),
+  'mesh.data': integer(1),
+  'plot': one_of(PLOTS),
   **{f'optimizer.{k}': v for k, v in OPTIMIZER_CHECKS.items()},
   **{f'model.{k}': v for k, v in MODEL_CHECKS.items()},
 }

@@ -28,21 +28,29 @@ def x64():
     yield
 
 
+def scan_optimizer(opt: optax.GradientTransformation, grads, params0):
+  """Feeds a fixed gradient sequence (leading axis: steps) to ``opt`` inside ``lax.scan``.
+
+  Traceable (``jit``/``vmap`` it); params and grads may be pytrees. Returns the params after
+  each step (stacked) and the final optimizer state.
+  """
+
+  def step(carry, g):
+    params, state = carry
+    updates, state = opt.update(g, state, params)
+    params = optax.apply_updates(params, updates)
+    return (params, state), params
+
+  (_, state), trajectory = jax.lax.scan(step, (params0, opt.init(params0)), grads)
+  return trajectory, state
+
+
 def run_optimizer(opt: optax.GradientTransformation, grads, theta0) -> np.ndarray:
   """Feeds a fixed gradient sequence to ``opt``; returns theta_1..theta_T (one compiled scan)."""
-
-  @jax.jit
-  def run(grads, theta0):
-    def step(carry, g):
-      theta, state = carry
-      updates, state = opt.update(g, state, theta)
-      theta = optax.apply_updates(theta, updates)
-      return (theta, state), theta
-
-    _, trajectory = jax.lax.scan(step, (theta0, opt.init(theta0)), grads)
-    return trajectory
-
-  return np.asarray(run(jnp.asarray(grads), jnp.asarray(theta0)))
+  trajectory, _ = jax.jit(lambda g, t: scan_optimizer(opt, g, t))(
+    jax.tree.map(jnp.asarray, grads), jax.tree.map(jnp.asarray, theta0)
+  )
+  return jax.tree.map(np.asarray, trajectory)
 
 
 def assert_trajectories_close(actual, expected, origin=0.0, rtol=1e-10):

@@ -19,7 +19,8 @@ from experiments import programs, results, rundir, select, validate
 from experiments.point import Point
 from experiments.run import apply_command_line
 
-NOT_ON_THE_COMMAND_LINE = {'mask', 'weight_decay_mask'}  # functions of the parameter tree
+# Functions of the parameter tree: set them through the library.
+NOT_ON_THE_COMMAND_LINE = {'mask', 'weight_decay_mask', 'vector_mask'}
 
 
 def point(gi, program=0, *, val_acc=None, val_loss=None, diverged=None, **hparams) -> Point:
@@ -91,6 +92,7 @@ def test_each_optimizer_can_be_built_from_a_config_with_all_its_fields_set(name)
   values = {'b1': 0.8, 'b2': 0.99, 'eps': 1e-6, 'eps_root': 1e-9, 'b1_decay': 0.999}
   values |= {'bias_correction': False, 'variant': 'torch', 'weight_decay': 1e-3}
   values |= {'momentum': 0.5, 'nesterov': True, 'accumulator_dtype': 'bfloat16'}
+  values |= {'mu_dtype': 'bfloat16'}
   values |= {'initial_accumulator_value': 0.2, 'decay': 0.95, 'initial_scale': 0.1}
   values |= {'eps_in_sqrt': False, 'centered': True, 'rho': 0.8}
   config = common.base()

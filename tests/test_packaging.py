@@ -9,6 +9,8 @@ directory imports from it: PYTHONPATH comes before the editable install of the v
 
 from __future__ import annotations
 
+import email.parser
+import importlib.metadata
 import json
 import os
 import shutil
@@ -18,6 +20,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ('adam_jax', 'experiments', 'configs')
@@ -137,3 +140,84 @@ def test_an_experiment_runs_from_the_wheel(unzipped, tmp_path):
   assert (workdir / 'summary.json').exists()
   assert json.loads((workdir / 'summary.json').read_text())['points']
   assert not os.listdir(cwd), 'the run wrote into the working directory'
+
+
+def core_distributions(wheel: Path) -> list[importlib.metadata.Distribution]:
+  """The installed distributions ``pip install adam_jax`` (no extras) would bring."""
+  with zipfile.ZipFile(wheel) as z:
+    (name,) = [n for n in z.namelist() if n.endswith('.dist-info/METADATA')]
+    metadata = email.parser.Parser().parsestr(z.read(name).decode())
+  found, todo = {}, [Requirement(r) for r in metadata.get_all('Requires-Dist') or []]
+  while todo:
+    req = todo.pop()
+    if req.marker is not None and not req.marker.evaluate({'extra': ''}):
+      continue  # an extra's requirement, or one for another platform
+    dist = importlib.metadata.distribution(req.name)
+    key = dist.metadata['Name'].lower().replace('_', '-')
+    if key not in found:
+      found[key] = dist
+      todo += [Requirement(r) for r in dist.requires or []]
+  return list(found.values())
+
+
+LIGHT_SCRIPT = r"""
+import importlib.util, json
+import jax, jax.numpy as jnp, optax
+import adam_jax
+assert adam_jax.__file__.startswith(SITE), adam_jax.__file__
+params = {'w': jnp.ones((3, 2)), 'b': jnp.zeros(2)}
+steps = {}
+for name in adam_jax.OPTIMIZERS:
+  opt = adam_jax.get_optimizer(name, learning_rate=1e-2)
+  updates, _ = jax.jit(opt.update)(params, opt.init(params), params)
+  steps[name] = bool(all(bool(jnp.all(jnp.isfinite(u))) for u in jax.tree.leaves(updates)))
+schedule = adam_jax.warm_restarts(1e-2, 10)
+absent = [m for m in ('flax', 'tensorflow', 'tensorflow_datasets', 'ml_collections', 'orbax',
+                      'matplotlib') if importlib.util.find_spec(m) is not None]
+errors = {}
+for module in ('adam_jax.models', 'adam_jax.train', 'experiments.run', 'configs.mlp_mnist'):
+  try:
+    importlib.import_module(module)
+  except ModuleNotFoundError as error:
+    errors[module] = str(error)
+print(json.dumps({'steps': steps, 'present': absent, 'errors': errors}))
+"""
+
+
+def test_the_library_installs_and_runs_without_the_experiments_extra(wheel, tmp_path):
+  """A fresh venv holding the wheel and only the core dependencies (jax, optax, numpy and
+  theirs, linked from this venv: no network): the optimizer API works, and a module that
+  needs the extra says so."""
+  venv = tmp_path / 'light'
+  base = getattr(sys, '_base_executable', sys.executable)
+  subprocess.run([base, '-m', 'venv', '--without-pip', str(venv)], check=True, timeout=120)
+  (site,) = venv.glob('lib/python*/site-packages')
+  with zipfile.ZipFile(wheel) as z:
+    z.extractall(site)
+  for dist in core_distributions(wheel):
+    for top in {Path(str(f)).parts[0] for f in dist.files or []} - {'..', '__pycache__'}:
+      source = Path(str(dist.locate_file(top)))
+      if source.exists() and not (site / top).exists():
+        (site / top).symlink_to(source)
+  env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'} | {'JAX_PLATFORMS': 'cpu'}
+  script = f'SITE = {str(site)!r}\nimport importlib\n' + LIGHT_SCRIPT
+  proc = subprocess.run(
+    [str(venv / 'bin' / 'python'), '-c', script],
+    cwd=tmp_path,
+    env=env,
+    capture_output=True,
+    text=True,
+    timeout=300,
+  )
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  out = json.loads(proc.stdout.strip().splitlines()[-1])
+  assert out['present'] == [], out['present']
+  assert out['steps'] == {name: True for name in out['steps']} and 'swats' in out['steps']
+  assert set(out['errors']) == {
+    'adam_jax.models',
+    'adam_jax.train',
+    'experiments.run',
+    'configs.mlp_mnist',
+  }, out['errors']
+  for message in out['errors'].values():
+    assert "pip install 'adam_jax[experiments]'" in message, message
