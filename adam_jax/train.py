@@ -28,8 +28,9 @@ import optax
 from adam_jax import _extras, losses
 from adam_jax import data as data_lib
 from adam_jax import diagnostics as diagnostics_lib
+from adam_jax.followups import swats_switched_at
 from adam_jax.optimizers import get_optimizer, optimizer_defaults
-from adam_jax.schedules import inverse_sqrt_decay
+from adam_jax.schedules import inverse_sqrt_decay, warm_restarts
 
 try:
   import flax.linen as nn
@@ -39,7 +40,7 @@ except ModuleNotFoundError as error:  # the 'experiments' extra
 
 Hparams = Mapping[str, Any]  # dotted path -> value, e.g. {'optimizer.learning_rate': 1e-3}
 
-SCHEDULES = ('constant', 'inverse_sqrt')
+SCHEDULES = ('constant', 'inverse_sqrt', 'warm_restarts')
 GRID_STRATEGIES = ('vmap', 'map')
 GRID_AXIS, DATA_AXIS = 'grid', 'data'
 DIAGNOSTICS = 'optimizer'  # key of the per-layer statistics among an epoch's metrics
@@ -245,14 +246,39 @@ class Task:
 
 
 def make_optimizer(
-  name: str, hparams: Mapping[str, Any], schedule: str = 'constant'
+  name: str,
+  hparams: Mapping[str, Any],
+  schedule: str = 'constant',
+  *,
+  steps_per_epoch: int = 1,
+  restart_epochs: int = 1,
+  restart_mult: float = 2.0,
 ) -> optax.GradientTransformation:
-  """The optimizer ``name`` with ``hparams`` (possibly traced); α/√t for 'inverse_sqrt'."""
+  """The optimizer ``name`` with ``hparams`` (possibly traced) and its learning-rate schedule.
+
+  Args:
+    name: a registered optimizer.
+    hparams: its keyword arguments (numbers or traced scalars).
+    schedule: 'constant'; 'inverse_sqrt' (α/√t, t the step); 'warm_restarts' (SGDR's cosine
+      with warm restarts: the first period ``restart_epochs`` epochs, each next one
+      ``restart_mult`` times longer; with adamw it is AdamWR).
+    steps_per_epoch: steps in an epoch (for the restart periods).
+    restart_epochs: the first period of 'warm_restarts', in epochs.
+    restart_mult: each period's length over the one before.
+
+  Returns:
+    An :class:`optax.GradientTransformation`.
+  """
   if schedule not in SCHEDULES:
     raise ValueError(f'unknown schedule {schedule!r}; valid: {", ".join(SCHEDULES)}')
   hparams = dict(hparams)
   if schedule == 'inverse_sqrt':
     hparams['learning_rate'] = inverse_sqrt_decay(hparams['learning_rate'])
+  elif schedule == 'warm_restarts':
+    first = max(1, round(restart_epochs * steps_per_epoch))
+    hparams['learning_rate'] = warm_restarts(
+      hparams['learning_rate'], first, period_mult=restart_mult
+    )
   return get_optimizer(name, **hparams)
 
 
@@ -281,7 +307,10 @@ class GridTrainer:
     hparams: the values shared by every grid point, by dotted path (Python numbers):
       ``optimizer.*`` (the optimizer's keyword arguments), ``model.l2`` (λ of λ‖θ‖²), ``seed``.
     swept: the dotted paths that vary across the grid (passed to each method as (G,) arrays).
-    schedule: 'constant' or 'inverse_sqrt' (α/√t, t the step).
+    schedule: 'constant', 'inverse_sqrt' (α/√t, t the step) or 'warm_restarts' (see
+      :func:`make_optimizer`).
+    restart_epochs: the first period of 'warm_restarts', in epochs.
+    restart_mult: each restart period's length over the one before.
     batch_size: minibatch size.
     eval_batch_size: batch size for evaluation.
     diagnostics: also return, once per epoch (its last step), per-layer optimizer
@@ -298,6 +327,8 @@ class GridTrainer:
   hparams: Hparams
   swept: tuple[str, ...] = ()
   schedule: str = 'constant'
+  restart_epochs: int = 1
+  restart_mult: float = 2.0
   batch_size: int = 128
   eval_batch_size: int = 1000
   grid_strategy: str = 'vmap'
@@ -308,8 +339,15 @@ class GridTrainer:
     """All hyperparameters of one grid point (shared values overridden by swept ones)."""
     return {**self.hparams, **{k: v for k, v in grid_values.items() if k != _POINT}}
 
-  def _optimizer(self, hp: Hparams) -> optax.GradientTransformation:
-    return make_optimizer(self.optimizer, _section(hp, 'optimizer'), self.schedule)
+  def _optimizer(self, hp: Hparams, steps_per_epoch: int = 1) -> optax.GradientTransformation:
+    return make_optimizer(
+      self.optimizer,
+      _section(hp, 'optimizer'),
+      self.schedule,
+      steps_per_epoch=steps_per_epoch,
+      restart_epochs=self.restart_epochs,
+      restart_mult=self.restart_mult,
+    )
 
   # --- one grid point (vmapped below) ----------------------------------------------
 
@@ -322,7 +360,7 @@ class GridTrainer:
 
   def _epoch_point(self, state: TrainState, grid_values: Hparams, order, x, y):
     hp = self.point(grid_values)
-    opt = self._optimizer(hp)
+    opt = self._optimizer(hp, steps_per_epoch=order.shape[0])
     l2 = hp.get('model.l2', 0.0)
 
     def train_step(state: TrainState, idx: jax.Array):
@@ -472,7 +510,8 @@ class GridTrainer:
     """One epoch for every grid point; returns new states and per-step metrics (G, steps).
 
     With ``diagnostics``, the metrics also hold :data:`DIAGNOSTICS`: ``{leaf path:
-    {statistic: (G,)}}`` after the epoch's last step.
+    {statistic: (G,)}}`` after the epoch's last step. With ``swats``, ``switched_at`` (G,):
+    the step at which each point switched to SGD (0: not yet).
 
     ``epoch`` counts from 0; the data order is :func:`epoch_order` of (seed, epoch).
     """
@@ -482,7 +521,10 @@ class GridTrainer:
       order = jax.vmap(lambda s: epoch_order(s, epoch, num_examples, self.batch_size))(seeds)
     else:
       order = epoch_order(self.hparams.get('seed', 0), epoch, num_examples, self.batch_size)
-    return self._epoch_grid(state, _with_index(grid, state.step.shape[0]), order, x, y)
+    state, metrics = self._epoch_grid(state, _with_index(grid, state.step.shape[0]), order, x, y)
+    if self.optimizer == 'swats':
+      metrics = {**metrics, 'switched_at': swats_switched_at(state.opt_state)}
+    return state, metrics
 
   def evaluate(self, params: Any, x: jax.Array, y: jax.Array) -> dict[str, jax.Array]:
     """Mean metrics of each grid point on a whole split (no dropout), each of shape (G,)."""

@@ -12,6 +12,9 @@ from ml_collections import config_dict
 
 from adam_jax import sweep as sweep_lib
 
+# Optimizer fields that are not the optimizer's keyword arguments: its name and schedule.
+OPTIMIZER_META = ('name', 'schedule', 'restart_epochs', 'restart_mult')
+
 # Every other hyperparameter of a registered optimizer (adam_jax.get_optimizer), unset:
 # None leaves the optimizer's own default. Set one (or sweep it) on any config; validation
 # checks that an optimizer of the run takes it. Not here: `mask`, `weight_decay_mask` and
@@ -72,7 +75,11 @@ def base() -> ml_collections.ConfigDict:
 
   config.optimizer = ml_collections.ConfigDict()
   config.optimizer.name = 'adam'
-  config.optimizer.schedule = 'constant'  # or 'inverse_sqrt': α_t = α/√t (t = step)
+  # 'constant'; 'inverse_sqrt': α_t = α/√t (t = step); 'warm_restarts': SGDR's cosine with
+  # warm restarts, periods of restart_epochs, then ×restart_mult each (AdamWR with adamw).
+  config.optimizer.schedule = 'constant'
+  config.optimizer.restart_epochs = 1
+  config.optimizer.restart_mult = 2.0
   config.optimizer.learning_rate = 1e-3
   config.optimizer.b1 = 0.9
   config.optimizer.b2 = 0.999

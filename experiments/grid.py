@@ -136,6 +136,8 @@ def run_program(
     hparams=programs.point_hparams(config),
     swept=program.swept,
     schedule=config.optimizer.schedule,
+    restart_epochs=config.optimizer.restart_epochs,
+    restart_mult=config.optimizer.restart_mult,
     batch_size=config.batch_size,
     eval_batch_size=config.eval.batch_size,
     grid_strategy=strategy,

@@ -19,11 +19,11 @@ from adam_jax import models as models_lib
 from adam_jax import sweep as sweep_lib
 from adam_jax import train as train_lib
 from adam_jax.optimizers import optimizer_hparams, static_hparams
+from configs.common import OPTIMIZER_META
 from experiments import select, stats
 from experiments.point import Point
 
 # Keys of config.optimizer that are not optimizer keyword arguments.
-OPTIMIZER_META = ('name', 'schedule')
 # Keys of config.model that are not model constructor arguments.
 MODEL_META = ('name', 'l2')
 
@@ -52,6 +52,7 @@ def expand(config: ml_collections.ConfigDict) -> list[sweep_lib.Program]:
   :mod:`experiments.stats`).
   """
   static = {f'optimizer.{k}' for name in optimizer_names(config) for k in static_hparams(name)}
+  static |= {f'optimizer.{k}' for k in OPTIMIZER_META}  # they choose code: one program each
   sweep = sweep_lib.flatten(config.sweep.to_dict())
   if config.get('seeds', 1) > 1:
     sweep['seed'] = seed_values(config)

@@ -71,6 +71,8 @@ STEPS = (
   Step('fig4_vae', 'configs/vae_mnist.py:fmnist,rerun'),
   Step('perez_mlp', 'configs/perez_mnist.py:mlp,fmnist,rerun'),
   Step('fmnist_2c2d', 'configs/fmnist_2c2d.py:seeds'),
+  Step('generalization', 'configs/generalization.py:rerun'),
+  Step('generalization_decoupled', 'configs/generalization.py:decoupled,rerun'),
   Step('fig3_cnn_first3', 'configs/cnn_cifar.py:fmnist,first3'),
   Step('perez_cnn_screen', 'configs/perez_mnist.py:cnn,fmnist,screen'),
   Step('cnn_adam_constant', 'configs/perez_mnist.py:cnn,fmnist,constant,seeds'),

@@ -245,31 +245,47 @@ def prediction_interval(values: Sequence[float]) -> tuple[float, float] | None:
   return float(np.mean(x) - half), float(np.mean(x) + half)
 
 
+def _interval_test(a, b, test: str, decide) -> Comparison:
+  """A verdict ``decide(low, high)`` from the 95% Welch interval of mean(a) − mean(b)."""
+  x, y = _finite(a), _finite(b)
+  n = (len(x), len(y))
+  diff = float(np.mean(x) - np.mean(y)) if min(n) else math.nan
+  if min(n) < 2:
+    return Comparison('not resolved', diff, math.nan, test, n)
+  if np.var(x) == 0 and np.var(y) == 0:  # no spread: the difference is exact
+    low = high = diff
+  else:  # scipy's Welch interval (Welch–Satterthwaite degrees of freedom)
+    ci = scipy_stats.ttest_ind(x, y, equal_var=False).confidence_interval(CONFIDENCE)
+    low, high = float(ci.low), float(ci.high)
+  return Comparison(decide(low, high), diff, math.nan, test, n, (low, high))
+
+
 def within(a: Sequence[float], b: Sequence[float], margin: float) -> Comparison:
   """Tests "|mean(a) − mean(b)| ≤ margin" by the 95% Welch interval of the difference.
 
   'holds' when the whole interval lies inside ±margin, 'does not hold' when it lies wholly
   outside, 'not resolved' otherwise (or with fewer than two replicates on a side).
   """
-  x, y = _finite(a), _finite(b)
-  test = f'95% Welch interval of the difference against ±{margin:.3g}'
-  n = (len(x), len(y))
-  if min(n) < 2:
-    diff = float(np.mean(x) - np.mean(y)) if min(n) else math.nan
-    return Comparison('not resolved', diff, math.nan, test, n)
-  diff = float(np.mean(x) - np.mean(y))
-  if np.var(x) == 0 and np.var(y) == 0:  # no spread: the difference is exact
-    low = high = diff
-  else:  # scipy's Welch interval (Welch–Satterthwaite degrees of freedom)
-    ci = scipy_stats.ttest_ind(x, y, equal_var=False).confidence_interval(CONFIDENCE)
-    low, high = float(ci.low), float(ci.high)
-  if -margin <= low and high <= margin:
-    verdict = 'holds'
-  elif low > margin or high < -margin:
-    verdict = 'does not hold'
-  else:
-    verdict = 'not resolved'
-  return Comparison(verdict, diff, math.nan, test, n, (low, high))
+
+  def decide(low, high):
+    if -margin <= low and high <= margin:
+      return 'holds'
+    return 'does not hold' if low > margin or high < -margin else 'not resolved'
+
+  return _interval_test(a, b, f'95% Welch interval of the difference against ±{margin:.3g}', decide)
+
+
+def non_inferior(a: Sequence[float], b: Sequence[float], margin: float) -> Comparison:
+  """Tests "mean(a) ≥ mean(b) − margin" (a non-inferiority margin) by the 95% Welch interval.
+
+  'holds' when the interval of mean(a) − mean(b) lies above −margin, 'does not hold' when
+  it lies wholly below, 'not resolved' otherwise (or with fewer than two replicates).
+  """
+
+  def decide(low, high):
+    return 'holds' if low >= -margin else 'does not hold' if high < -margin else 'not resolved'
+
+  return _interval_test(a, b, f'95% Welch interval of the difference against −{margin:.3g}', decide)
 
 
 def format_spread(stats: dict[str, Any], scale: float = 1.0, digits: int = 4) -> str:

@@ -74,7 +74,7 @@ OPTIMIZER_CHECKS: dict[str, Check] = {
   'mu_dtype': one_of(FLOAT_DTYPES),
 }
 # Optimizer fields that must be set; any other may be None (the optimizer's own default).
-_REQUIRED_OPTIMIZER = ('name', 'schedule', 'learning_rate')
+_REQUIRED_OPTIMIZER = ('name', 'schedule', 'learning_rate', 'restart_epochs', 'restart_mult')
 
 MODEL_CHECKS: dict[str, Check] = {
   'dropout': boolean,
@@ -107,6 +107,8 @@ FIELD_CHECKS: dict[str, Check] = {
   'model.name': one_of((*models_lib.MODELS, 'linear')),
   'optimizer.name': one_of(OPTIMIZERS),
   'optimizer.schedule': one_of(train_lib.SCHEDULES),
+  'optimizer.restart_epochs': integer(1),
+  'optimizer.restart_mult': real(1.0),
   'eval.batch_size': integer(1),
   'eval.select_metric': one_of(('loss', 'accuracy')),
   'checkpoint.every_epochs': integer(0),
@@ -210,6 +212,8 @@ def _check_combinations(config, fields, sweep, device_count) -> None:
     raise ConfigError(f'config.rerun_by: {path!r} is not swept (swept: {", ".join(sweep)})')
   datasets = _values(fields, sweep, 'dataset.name')
   if experiment == 'reddi':
+    if 'warm_restarts' in _values(fields, sweep, 'optimizer.schedule'):
+      raise ConfigError("config.optimizer.schedule = 'warm_restarts': only for experiment=train")
     if config.rerun_seeds:
       raise ConfigError('config.rerun_seeds: only for experiment=train (reddi has no choice)')
     bad = [d for d in datasets if d not in REDDI_PROBLEMS]
@@ -226,7 +230,7 @@ def _check_combinations(config, fields, sweep, device_count) -> None:
     accepted = set(optimizer_hparams(name))
     for path in sweep:
       key = path.partition('.')[2]
-      if path.startswith('optimizer.') and key not in ('name', 'schedule') and key not in accepted:
+      if path.startswith('optimizer.') and key not in common.OPTIMIZER_META and key not in accepted:
         raise ConfigError(
           f'config.sweep.{path}: optimizer {name!r} does not take {key!r}; '
           f'it takes: {", ".join(sorted(accepted))}'

@@ -65,7 +65,7 @@ def test_config_has_the_common_keys_and_a_docstring(name):
   with open(os.path.join(ROOT, 'configs', f'{name}.py')) as f:
     module_doc = f.read().split('"""')[1]
   assert 'python -m experiments.run --config=configs/' in module_doc
-  assert any(source in module_doc for source in ('§', 'Reddi', 'Pérez', 'DeepOBS'))
+  assert any(source in module_doc for source in ('§', 'Reddi', 'Pérez', 'DeepOBS', 'Wilson'))
 
 
 @pytest.mark.parametrize('name', CONFIGS)

@@ -10,10 +10,13 @@ import importlib
 import json
 import math
 
+import jax.numpy as jnp
 import ml_collections
+import optax
 import pytest
 
-from adam_jax import OPTIMIZERS, optimizer_hparams
+import adam_jax
+from adam_jax import OPTIMIZERS, optimizer_hparams, train
 from configs import common
 from experiments import programs, results, rundir, select, validate
 from experiments.point import Point
@@ -146,3 +149,29 @@ def test_config_sweep_mirrors_the_config():
   config.sweep = ml_collections.ConfigDict({'optimizer': {'nosuch': (1, 2)}})
   with pytest.raises(validate.ConfigError, match='nosuch'):
     validate.validate(config)
+
+
+def test_schedule_and_its_restart_periods_are_structural_and_reach_the_optimizer():
+  config = importlib.import_module('configs.generalization').get_config('decoupled')
+  validate.validate(config)
+  structural = [p.structural for p in programs.expand(config)]
+  assert structural == [{'optimizer.schedule': 'constant'}, {'optimizer.schedule': 'warm_restarts'}]
+  config.sweep.optimizer.restart_epochs = (1, 2)
+  assert len(programs.expand(config)) == 4  # one program per period, never vmapped
+
+  ours = train.make_optimizer(
+    'adamw',
+    {'learning_rate': 0.1, 'weight_decay': 0.5},
+    'warm_restarts',
+    steps_per_epoch=10,
+    restart_epochs=2,
+    restart_mult=3.0,
+  )
+  theirs = adam_jax.adamw(adam_jax.warm_restarts(0.1, 20, period_mult=3.0), weight_decay=0.5)
+  params = jnp.array([1.0, -2.0])
+  state_a, state_b = ours.init(params), theirs.init(params)
+  for _ in range(100):  # across the restarts at steps 20 and 80
+    a, state_a = ours.update(params, state_a, params)
+    b, state_b = theirs.update(params, state_b, params)
+    assert jnp.array_equal(a, b)
+    params = optax.apply_updates(params, a)

@@ -38,6 +38,12 @@ BAD_INPUT = [
   ([SMOKE, '--config.seeds=2', '--sweep=seed=0,1'], 'give one'),
   ([SMOKE, '--config.log_every_steps=-1'], 'config.log_every_steps'),
   ([SMOKE, '--config.diagnostics=maybe'], 'diagnostics'),
+  ([SMOKE, '--config.optimizer.restart_epochs=0'], 'restart_epochs = 0: must be an integer >= 1'),
+  ([SMOKE, '--config.optimizer.restart_mult=0.5'], 'config.optimizer.restart_mult = 0.5'),
+  (
+    [f'--config={ROOT}/configs/reddi.py:smoke', '--config.optimizer.schedule=warm_restarts'],
+    "'warm_restarts': only for experiment=train",
+  ),
   (
     [f'--config={ROOT}/configs/reddi.py:smoke', '--config.rerun_seeds=2'],
     'only for experiment=train',
@@ -163,6 +169,14 @@ RESUMABLE = {
     '--config.num_epochs=4',
     '--config.grid_chunk_size=5',
   ],
+  # SWATS's switch (traced state) and the warm restarts' step count survive the kill.
+  'swats_warm_restarts': [
+    f'--config={ROOT}/configs/generalization.py:smoke',
+    '--sweep=optimizer.name=swats',
+    '--config.optimizer.eps=1e-3',  # the switch test's tolerance: it switches in this run
+    '--config.optimizer.schedule=warm_restarts',
+    '--config.num_epochs=5',
+  ],
 }
 
 
@@ -207,6 +221,9 @@ def test_kill_9_then_resume_is_bit_identical(tmp_path, name):
   assert ours == theirs  # same evaluations, bit for bit; none missing, none duplicated
   keys = [(r['grid_index'], r['step'], r['split'], r.get('param')) for r in ours]
   assert len(keys) == len(set(keys))
+  if name == 'swats_warm_restarts':  # every point records its switch step, once it switched
+    switched = [r['switched_at'] for r in ours if r['split'] == 'train' and r['epoch'] == 5]
+    assert len(switched) == 2 and all(s > 0 for s in switched), switched
 
 
 def test_a_run_killed_while_rerunning_its_choice_with_seeds_resumes_bit_identically(tmp_path):

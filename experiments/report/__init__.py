@@ -17,7 +17,17 @@ import os
 import platform
 
 from experiments.console import duration
-from experiments.report import deepobs, fig1, fig2, fig3, fig4, notes, perez, reddi
+from experiments.report import (
+  deepobs,
+  fig1,
+  fig2,
+  fig3,
+  fig4,
+  generalization,
+  notes,
+  perez,
+  reddi,
+)
 from experiments.report.common import (
   GOALS,
   MODEL_NAMES,
@@ -37,6 +47,7 @@ SECTIONS = (
   fig4.section,
   perez.section,
   deepobs.section,
+  generalization.section,
   notes.averaging,
   notes.connected,
 )
