@@ -173,6 +173,19 @@ def test_warm_restarts_matches_sgdr(x64, period_mult):
   np.testing.assert_allclose(ours, expected, rtol=1e-10, atol=1e-12)
 
 
+def test_warm_restarts_vmaps_over_its_values_and_min():
+  tops, bottoms = jnp.asarray([0.1, 0.01]), jnp.asarray([0.0, 1e-3])
+
+  def values(top, bottom):
+    schedule = adam_jax.warm_restarts(top, 5, min_value=bottom)
+    return jax.vmap(schedule)(jnp.arange(40))
+
+  batched = jax.jit(jax.vmap(values))(tops, bottoms)
+  for i in range(2):
+    expected = [ref.sgdr(t, float(tops[i]), 5, 2.0, float(bottoms[i])) for t in range(40)]
+    np.testing.assert_allclose(batched[i], expected, rtol=1e-5, atol=1e-7)
+
+
 def test_warm_restarts_restarts_exactly_at_period_ends_in_float32():
   schedule = jax.jit(adam_jax.warm_restarts(1.0, 10, period_mult=2.0))
   starts = [0, 10, 30, 70, 150, 310, 630, 1270, 2550, 5110, 10230]

@@ -388,3 +388,19 @@ def test_counts_and_prediction_intervals():
   half = scipy_stats.t.ppf(0.975, 4) * x.std(ddof=1) * np.sqrt(1 + 1 / 5)
   assert (low, high) == pytest.approx((x.mean() - half, x.mean() + half))
   assert stats.prediction_interval([0.9]) is None
+
+
+def test_non_inferior_by_the_welch_interval_against_the_margin():
+  """'a is no worse than b by more than the margin': the lower end of the interval decides."""
+  better = stats.non_inferior([92.0, 92.2, 91.9, 92.1], [90.8, 91.0, 90.9, 90.7], 0.5)
+  assert better.verdict == 'holds' and better.interval[0] > 0  # better passes, of course
+  slightly_worse = stats.non_inferior([90.7, 90.9, 90.8, 90.6], [90.8, 91.0, 90.9, 90.7], 0.5)
+  assert slightly_worse.verdict == 'holds' and -0.5 <= slightly_worse.interval[0] < 0
+  worse = stats.non_inferior([88.0, 88.1, 87.9], [90.0, 90.2, 89.9], 0.5)
+  assert worse.verdict == 'does not hold' and worse.interval[1] < -0.5
+  noisy = stats.non_inferior([90.0, 92.0, 88.0], [90.5, 92.5, 88.5], 0.5)
+  assert noisy.verdict == 'not resolved'
+  assert stats.non_inferior([91.0], [90.5], 0.5).verdict == 'not resolved'
+  x, y = np.array([90.7, 90.9, 90.8, 90.6]), np.array([90.8, 91.0, 90.9, 90.7])
+  expected = scipy_stats.ttest_ind(x, y, equal_var=False).confidence_interval(0.95)
+  assert slightly_worse.interval == pytest.approx((expected.low, expected.high))

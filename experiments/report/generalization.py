@@ -7,8 +7,6 @@ validation accuracy, then trained again with fresh seeds (DeepOBS's protocol).
 
 from __future__ import annotations
 
-import math
-
 from experiments import stats
 from experiments.report.common import Report, curve, seed_values, spread, table
 from experiments.report.verdicts import is_, verdict
@@ -96,6 +94,8 @@ def section(r: Report) -> None:
     rows,
   )
   r.lines += _verdicts(r, values)
+  if 'SWATS' in chosen:
+    r.lines += _swats_note(*chosen['SWATS'])
   r.provenance(*RUNS)
 
 
@@ -128,20 +128,46 @@ def _verdicts(r: Report, values) -> list[str]:
     )
   for n in FOLLOW_UPS:
     if n in values:
-      test = stats.non_inferior(
-        values[n]['test', 'accuracy'], sgd['test', 'accuracy'], MARGIN / 100
-      )
+      points = [100 * a for a in values[n]['test', 'accuracy']]  # in points, as the margin
+      test = stats.non_inferior(points, [100 * a for a in sgd['test', 'accuracy']], MARGIN)
       r.finding(
         'Wilson et al., MLP on Fashion-MNIST',
         f'{n} tests as well as SGD+momentum (within {MARGIN} points)',
         verdict(test),
       )
-      low, high = test.interval or (math.nan, math.nan)
+      interval = ', 95% interval [{:+.2f}, {:+.2f}]'.format(*test.interval) if test.interval else ''
       lines.append(
-        f'{n} − SGD+momentum, test accuracy: {100 * test.difference:+.2f} points, 95% interval '
-        f'[{100 * low:+.2f}, {100 * high:+.2f}]: that it closes the gap {is_(test.verdict)}.'
+        f'{n} − SGD+momentum, test accuracy: {test.difference:+.2f} points{interval}: that it '
+        f'closes the gap {is_(test.verdict)}.'
       )
   return [' '.join(lines), ''] if lines else []
+
+
+def _swats_note(run, c) -> list[str]:
+  """Where SWATS switched to SGD, over every grid point it ran (tuning and reruns)."""
+  steps = {
+    r['grid_index']: r['switched_at']
+    for r in run.records
+    if r['split'] == 'train' and 'switched_at' in r
+  }
+  if not steps:
+    return []
+  switched = sorted(int(s) for s in steps.values() if s)
+  epsilon = c.get('optimizer.eps', run.config['optimizer'].get('eps'))
+  if not switched:
+    return [
+      f'SWATS never switched to SGD in any of its {len(steps)} runs (every α, every seed): '
+      f'with its ε = {epsilon:g} as the tolerance of the switch test '
+      '|λ_k/(1−β2^k) − γ_k| < ε, the projected step never settled that closely over the '
+      'whole network, so here SWATS is Adam with ε before the bias correction, and its row '
+      "is Adam's in all but that ε.",
+      '',
+    ]
+  return [
+    f'SWATS switched to SGD in {len(switched)} of its {len(steps)} runs, at steps '
+    f'{switched[0]}–{switched[-1]}.',
+    '',
+  ]
 
 
 def _gap(lower: stats.Comparison, worse: stats.Comparison) -> str:
