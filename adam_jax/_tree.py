@@ -55,6 +55,10 @@ class Decay(NamedTuple):
   complement: jax.Array
   exact_complement: bool = False
 
+  def average(self, old: jax.Array, new: jax.Array) -> jax.Array:
+    """``β·old + (1 − β)·new``, computed in float32 and stored in ``old``'s dtype."""
+    return (self.rate * old + self.complement * new).astype(old.dtype)
+
   def power(self, t: jax.Array) -> jax.Array:
     """β^t."""
     t = jnp.asarray(t).astype(self.rate.dtype)
@@ -152,20 +156,12 @@ def abs_sq(x: jax.Array) -> jax.Array:
 
 def ema(new: Tree, old: Tree, rate: Decay) -> Tree:
   """``β * old + (1 − β) * new`` leafwise, computed in float32, stored as ``old``."""
-  return jax.tree.map(
-    lambda n, o: (rate.rate * o + rate.complement * n).astype(o.dtype),
-    new,
-    old,
-  )
+  return jax.tree.map(lambda n, o: rate.average(o, n), new, old)
 
 
 def ema_sq(new: Tree, old: Tree, rate: Decay) -> Tree:
   """``β * old + (1 − β) * |new|**2`` leafwise (the second-moment estimate)."""
-  return jax.tree.map(
-    lambda n, o: (rate.rate * o + rate.complement * abs_sq(n)).astype(o.dtype),
-    new,
-    old,
-  )
+  return jax.tree.map(lambda n, o: rate.average(o, abs_sq(n)), new, old)
 
 
 def out_dtype(g: jax.Array) -> jnp.dtype:

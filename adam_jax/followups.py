@@ -123,9 +123,7 @@ def swats(
     pg = _tree.real_dot(p, g)
     moved = pg != 0
     gamma = _tree.real_dot(p, p) / jnp.where(moved, -pg, 1)
-    projection = jnp.where(
-      moved, beta2.rate * state.projection + beta2.complement * gamma, state.projection
-    )
+    projection = jnp.where(moved, beta2.average(state.projection, gamma), state.projection)
     estimate = projection / beta2.debias(k)
     switch = moved & (k > 1) & (jnp.abs(estimate - gamma) < eps_)
 
@@ -259,16 +257,14 @@ def nd_adam(
     def step(is_vector, g_, w, m, v):
       out = _tree.out_dtype(g_)
       if not is_vector:  # Adam.
-        m = (beta1.rate * m + beta1.complement * g_).astype(m.dtype)
-        v = (beta2.rate * v + beta2.complement * _tree.abs_sq(g_)).astype(v.dtype)
+        m, v = beta1.average(m, g_), beta2.average(v, _tree.abs_sq(g_))
         return (-alpha * (m / c1) / (_tree.sqrt(v / c2) + eps_)).astype(out), m, v
       axes = tuple(range(w.ndim - 1))
       w_hat = _unit(w)
       inner = jnp.sum(jnp.real(jnp.conj(w_hat) * g_), axis=axes, keepdims=True)
       g_tangent = g_ - inner * w_hat
-      m = (beta1.rate * m + beta1.complement * g_tangent).astype(m.dtype)
-      norm_sq = jnp.sum(_tree.abs_sq(g_tangent), axis=axes)
-      v = (beta2.rate * v + beta2.complement * norm_sq).astype(v.dtype)
+      m = beta1.average(m, g_tangent)
+      v = beta2.average(v, jnp.sum(_tree.abs_sq(g_tangent), axis=axes))
       w_bar = w_hat - alpha * (m / c1) / (_tree.sqrt(v / c2) + eps_)
       return (_unit(w_bar) - w).astype(out), m, v
 

@@ -385,9 +385,7 @@ def temporal_average(
     beta = _tree.decay(decay)
     new_params = optax.apply_updates(params, updates)
     avg = _tree.ema(new_params, state.avg, beta)
-    weight = jnp.where(
-      _tree.switch(bias_correction), beta.rate * state.weight + beta.complement, 1.0
-    )
+    weight = jnp.where(_tree.switch(bias_correction), beta.average(state.weight, 1.0), 1.0)
     return updates, TemporalAverageState(optax.safe_increment(state.count), avg, weight)
 
   return optax.GradientTransformation(init_fn, update_fn)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import tempfile
 
 import jax
@@ -19,6 +22,23 @@ from experiments.run import CACHE_ENV, enable_compilation_cache
 # program compiled with the same options and JAX version.
 os.environ[CACHE_ENV] = os.path.join(tempfile.gettempdir(), f'adam_jax_test_xla_{os.getuid()}')
 enable_compilation_cache()
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def json_from_8_cpu_devices(script: str, *argv: str):
+  """Runs ``python -c script argv...`` on 8 CPU devices; returns its last line as JSON.
+
+  A subprocess, because XLA's device count is fixed when a process starts JAX.
+  """
+  env = {**os.environ, 'XLA_FLAGS': '--xla_force_host_platform_device_count=8'}
+  env |= {'JAX_PLATFORMS': 'cpu', 'PYTHONPATH': ROOT}
+  proc = subprocess.run(
+    [sys.executable, '-c', script, *argv], env=env, capture_output=True, text=True, timeout=600
+  )
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import pytest
+from conftest import json_from_8_cpu_devices
 
 from adam_jax import data, models, sweep, train
 from experiments import plots, programs, results
@@ -254,17 +255,7 @@ print(json.dumps(out))
 
 
 def test_sharded_grid_and_data_parallel_equal_one_device():
-  env = {
-    **os.environ,
-    'PYTHONPATH': ROOT,
-    'XLA_FLAGS': '--xla_force_host_platform_device_count=8',
-    'JAX_PLATFORMS': 'cpu',
-  }
-  proc = subprocess.run(
-    [sys.executable, '-c', MESH_SCRIPT], env=env, capture_output=True, text=True, timeout=600
-  )
-  assert proc.returncode == 0, proc.stderr[-3000:]
-  out = json.loads(proc.stdout.strip().splitlines()[-1])
+  out = json_from_8_cpu_devices(MESH_SCRIPT)
   np.testing.assert_allclose(out['grid4x2'], out['one'], rtol=1e-5)
   np.testing.assert_allclose(out['grid8'], out['one'], rtol=1e-5)
   np.testing.assert_allclose(out['data8'], out['single'], rtol=1e-5)

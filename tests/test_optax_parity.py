@@ -11,9 +11,6 @@ stable from float16 to complex128, ``MultiSteps``, ``multi_transform``, Python-s
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -21,11 +18,10 @@ import numpy as np
 import optax
 import pytest
 import reference as ref
-from conftest import assert_trajectories_close, run_optimizer
+from conftest import assert_trajectories_close, json_from_8_cpu_devices, run_optimizer
 
 import adam_jax
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NAMES = sorted(adam_jax.OPTIMIZERS)
 
 # Learning rates that make each optimizer converge in the suite's budget; the suite fails
@@ -304,15 +300,5 @@ print(json.dumps(out))
 
 
 def test_sharded_states_keep_their_sharding_on_8_devices():
-  env = {**os.environ, 'XLA_FLAGS': '--xla_force_host_platform_device_count=8'}
-  env |= {'JAX_PLATFORMS': 'cpu', 'PYTHONPATH': ROOT}
-  proc = subprocess.run(
-    [sys.executable, '-c', SHARDING_SCRIPT, json.dumps(SUITE_HPARAMS)],
-    env=env,
-    capture_output=True,
-    text=True,
-    timeout=600,
-  )
-  assert proc.returncode == 0, proc.stderr[-3000:]
-  out = json.loads(proc.stdout.strip().splitlines()[-1])
+  out = json_from_8_cpu_devices(SHARDING_SCRIPT, json.dumps(SUITE_HPARAMS))
   assert out == {name: True for name in SUITE_HPARAMS}, out
