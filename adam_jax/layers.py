@@ -68,8 +68,13 @@ def _kernel_grad(x: jax.Array, dy: jax.Array, kh: int, kw: int) -> jax.Array:
   if c_in <= IM2COL_MAX_CHANNELS:
     padded = jnp.pad(x, ((0, 0), *pads, (0, 0)))
     taps = [padded[:, i : i + h, j : j + w, :] for i in range(kh) for j in range(kw)]
+    dy = dy.reshape(n * h * w, -1)
+    if c_in == 1:
+      # Taps as rows, each one contiguous copy, not columns written a float at a time:
+      # 3.3-4.0 against 6.4-6.8 ms for 28×28×1→32 (2 cores, inside a scan).
+      return (jnp.stack(taps).reshape(kh * kw, n * h * w) @ dy).reshape(kh, kw, 1, -1)
     patches = jnp.concatenate(taps, axis=-1).reshape(n * h * w, kh * kw * c_in)
-    return (patches.T @ dy.reshape(n * h * w, -1)).reshape(kh, kw, c_in, -1)
+    return (patches.T @ dy).reshape(kh, kw, c_in, -1)
   # The same sum as a stride-1 convolution: the input's channels play the batch, its
   # examples the input channels, and dy (spatial size h×w) the kernel; the output's
   # spatial size is then exactly kh×kw.

@@ -141,6 +141,7 @@ def test_a_seeds_run_aggregates_what_its_seeds_gave(tmp_path):
   plots.plot_run(run)
 
 
+@pytest.mark.slow
 def test_a_chunked_grid_with_seeds_equals_an_unchunked_one(tmp_path):
   config = load_config('vae_mnist')
   config.num_epochs = 1
@@ -251,6 +252,22 @@ def test_layer_statistics_of_an_adam_state():
   assert set(out) == {'params/dense/kernel', 'params/dense/bias'}
 
 
+@pytest.mark.parametrize('size', [1, 2, 7, 1000, 4097])
+def test_nonnegative_median_is_numpys_median_without_a_sort(size):
+  rng = np.random.default_rng(size)
+  x = (rng.standard_normal(size) ** 4).astype(np.float32)
+  x[: size // 3] = np.round(x[: size // 3], 1)  # ties, zeros among them
+  cases = [x, np.zeros(size, np.float32), np.full(size, 3.5, np.float32)]
+  cases.append(np.where(np.arange(size) % 4 == 1, np.inf, x).astype(np.float32))
+  cases.append(np.where(np.arange(size) == size // 2, -0.0, x).astype(np.float32))
+  median = jax.jit(diagnostics.nonnegative_median)
+  for case in cases:
+    assert float(median(case)) == np.median(case)  # exactly
+  assert np.isnan(median(np.where(np.arange(size) == 0, np.nan, x)))
+  batched = jax.vmap(median)(jnp.stack([jnp.asarray(c) for c in cases]))
+  np.testing.assert_array_equal(batched, [np.median(c) for c in cases])
+
+
 def test_diagnostics_find_adam_inside_chains_and_skip_other_optimizers():
   params = {'w': jnp.ones((3,))}
   grads = {'w': jnp.array([1.0, -2.0, 0.5])}
@@ -315,6 +332,7 @@ def test_diagnostics_run_with_every_kind_of_optimizer_state(name):
   assert np.all(np.isfinite(np.asarray(stats_['update_rms'])))
 
 
+@pytest.mark.slow
 def test_diagnostics_records_and_figure(tmp_path):
   config = load_config('cnn_cifar')
   config.sweep = ml_collections.ConfigDict()
