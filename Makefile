@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: install
-	$(BIN)/python -m pytest -n 2 tests adam_jax README.md
+	$(BIN)/python -m pytest -n 2 --maxschedchunk=1 tests adam_jax README.md
 
 lint: install
 	$(BIN)/ruff check .

@@ -16,9 +16,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 from experiments.point import METRICS, SPLITS, Choices, Point
+
+
+def _scipy_stats():  # imported when first needed: it is a large share of a run's start-up
+  from scipy import stats  # noqa: PLC0415
+
+  return stats
+
 
 CONFIDENCE = 0.95
 CLAIMS = ('less', 'greater')
@@ -31,7 +37,7 @@ def _finite(values: Sequence[float | None]) -> np.ndarray:
 
 def _t(dof: float) -> float:
   """The two-sided :data:`CONFIDENCE` quantile of Student's t with ``dof`` degrees of freedom."""
-  return float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, dof))
+  return float(_scipy_stats().t.ppf(0.5 + CONFIDENCE / 2, dof))
 
 
 def _check_claim(claim: str) -> None:
@@ -59,12 +65,9 @@ def describe(values: Sequence[float]) -> dict[str, Any]:
   everything is None.
   """
   x = _finite(values)
-  if not len(x):
-    return {'mean': None, 'std': None, 'ci95': None}
-  mean = float(np.mean(x))
-  if len(x) == 1:
-    return {'mean': mean, 'std': None, 'ci95': None}
-  std = float(np.std(x, ddof=1))
+  if len(x) < 2:
+    return {'mean': float(x[0]) if len(x) else None, 'std': None, 'ci95': None}
+  mean, std = float(np.mean(x)), float(np.std(x, ddof=1))
   half = _t(len(x) - 1) * std / math.sqrt(len(x))
   return {'mean': mean, 'std': std, 'ci95': [mean - half, mean + half]}
 
@@ -208,13 +211,12 @@ def compare(
   x, y = _finite(a), _finite(b)
   test = "Welch's t test, two-sided, 5%"
   n = (len(x), len(y))
+  diff = float(np.mean(x) - np.mean(y)) if min(n) else math.nan
   if min(n) < 2:
-    diff = float(np.mean(x) - np.mean(y)) if min(n) else math.nan
     return Comparison('not resolved', diff, math.nan, test, n)
-  diff = float(np.mean(x) - np.mean(y))
   if np.std(x) == 0 and np.std(y) == 0:  # the seeds changed nothing: no replicates
     return Comparison('not resolved', diff, math.nan, test + ' (no spread)', n)
-  p = float(scipy_stats.ttest_ind(x, y, equal_var=False).pvalue)
+  p = float(_scipy_stats().ttest_ind(x, y, equal_var=False).pvalue)
   return Comparison(_signed(p, diff, claim, alpha), diff, p, test, n)
 
 
@@ -232,7 +234,7 @@ def compare_counts(
   if not n_a or not n_b:
     return Comparison('not resolved', math.nan, math.nan, test, (n_a, n_b))
   diff = k_a / n_a - k_b / n_b
-  p = float(scipy_stats.fisher_exact([[k_a, n_a - k_a], [k_b, n_b - k_b]]).pvalue)
+  p = float(_scipy_stats().fisher_exact([[k_a, n_a - k_a], [k_b, n_b - k_b]]).pvalue)
   return Comparison(_signed(p, diff, claim, alpha), diff, p, test, (n_a, n_b))
 
 
@@ -255,7 +257,7 @@ def _interval_test(a, b, test: str, decide) -> Comparison:
   if np.var(x) == 0 and np.var(y) == 0:  # no spread: the difference is exact
     low = high = diff
   else:  # scipy's Welch interval (Welch–Satterthwaite degrees of freedom)
-    ci = scipy_stats.ttest_ind(x, y, equal_var=False).confidence_interval(CONFIDENCE)
+    ci = _scipy_stats().ttest_ind(x, y, equal_var=False).confidence_interval(CONFIDENCE)
     low, high = float(ci.low), float(ci.high)
   return Comparison(decide(low, high), diff, math.nan, test, n, (low, high))
 

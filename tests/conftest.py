@@ -17,14 +17,20 @@ import pytest
 from experiments.run import CACHE_ENV, enable_compilation_cache
 
 # One XLA compilation cache for the whole suite, in-process runs and the command-line
-# subprocesses alike (they inherit the variable): a program that takes over 0.5 s to
-# compile compiles once. Per user, outside ~/.cache; an entry is hit only by the same
-# program compiled with the same options and JAX version.
+# subprocesses alike (they inherit the variable): a program compiles once. Per user,
+# outside ~/.cache; an entry is hit only by the same program compiled with the same
+# options and JAX version.
 os.environ[CACHE_ENV] = os.path.join(tempfile.gettempdir(), f'adam_jax_test_xla_{os.getuid()}')
 enable_compilation_cache()
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def pytest_collection_modifyitems(items):
+  """Tests marked ``slow`` run first, so that ``pytest -n 2`` shares them between its
+  workers instead of leaving one to finish the last long test alone."""
+  items.sort(key=lambda item: item.get_closest_marker('slow') is None)
 
 
 def json_from_8_cpu_devices(script: str, *argv: str):

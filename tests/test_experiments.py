@@ -69,7 +69,9 @@ def test_config_has_the_common_keys_and_a_docstring(name):
   assert any(source in module_doc for source in ('§', 'Reddi', 'Pérez', 'DeepOBS', 'Wilson'))
 
 
-@pytest.mark.parametrize('name', CONFIGS)
+@pytest.mark.parametrize(
+  'name', [pytest.param(n, marks=pytest.mark.slow) if n == 'cnn_cifar' else n for n in CONFIGS]
+)
 def test_smoke_run_of_every_config(name, tmp_path):
   config = load_config(name)
   summary = run_experiment(config, str(tmp_path))
@@ -254,6 +256,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow
 def test_sharded_grid_and_data_parallel_equal_one_device():
   out = json_from_8_cpu_devices(MESH_SCRIPT)
   np.testing.assert_allclose(out['grid4x2'], out['one'], rtol=1e-5)

@@ -97,6 +97,7 @@ def test_a_dependent_step_without_its_screen_is_skipped(tmp_path):
   assert status['status'] == 'skipped' and 'perez_cnn_screen' in status['why']
 
 
+@pytest.mark.slow
 def test_pipeline_end_to_end_on_synthetic_data(tmp_path):
   """--smoke runs the real commands on random arrays; the report reads their results."""
   only = 'reddi,fig4_vae,perez_cnn_screen,perez_cnn_adam'

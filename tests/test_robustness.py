@@ -207,6 +207,7 @@ def _start_and_stop(args, workdir, wait_for: str, sig: int) -> subprocess.Popen:
   return proc
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', sorted(RESUMABLE))
 def test_kill_9_then_resume_is_bit_identical(tmp_path, name):
   args = RESUMABLE[name]
@@ -226,6 +227,7 @@ def test_kill_9_then_resume_is_bit_identical(tmp_path, name):
     assert len(switched) == 2 and all(s > 0 for s in switched), switched
 
 
+@pytest.mark.slow
 def test_a_run_killed_while_rerunning_its_choice_with_seeds_resumes_bit_identically(tmp_path):
   """DeepOBS's protocol: the rerun program's points are fixed by the tuning records."""
   args = [f'--config={ROOT}/configs/mlp_mnist.py:smoke', '--config.num_epochs=4']
@@ -245,6 +247,7 @@ def test_a_run_killed_while_rerunning_its_choice_with_seeds_resumes_bit_identica
   assert chosen['program'] == 1 and chosen['seeds'] == [1, 2, 3]  # fresh seeds
 
 
+@pytest.mark.slow
 def test_sigterm_checkpoints_then_resume_is_bit_identical(tmp_path):
   args = [*RESUMABLE['single'], '--config.checkpoint.every_epochs=100']
   reference = cli(*args, workdir=tmp_path / 'reference')
@@ -268,6 +271,7 @@ def test_sigterm_checkpoints_then_resume_is_bit_identical(tmp_path):
   assert rerun['train_wall_time_s'] == summary['train_wall_time_s']
 
 
+@pytest.mark.slow
 def test_interrupted_checkpoint_save_is_ignored(tmp_path):
   """A kill during the last save leaves orbax's temporary directory and the epoch's records."""
   args = [*RESUMABLE['single'], '--config.num_epochs=3']
@@ -283,6 +287,7 @@ def test_interrupted_checkpoint_save_is_ignored(tmp_path):
   assert _metrics(tmp_path / 'run') == _metrics(tmp_path / 'reference')
 
 
+@pytest.mark.slow
 def test_workdir_of_another_config_is_refused_unless_fresh(tmp_path):
   assert cli(SMOKE, workdir=tmp_path).returncode == 0
   proc = cli(SMOKE, '--config.optimizer.b2=0.99', workdir=tmp_path)
@@ -301,6 +306,7 @@ def test_workdir_of_another_config_is_refused_unless_fresh(tmp_path):
   assert proc.returncode == 0 and 'complete in its checkpoint' in proc.stderr
 
 
+@pytest.mark.slow
 def test_same_config_and_seed_twice_gives_identical_metrics(tmp_path):
   for name in ('a', 'b'):
     assert cli(SMOKE, workdir=tmp_path / name).returncode == 0
