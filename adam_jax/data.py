@@ -260,7 +260,7 @@ def load(
 def synthetic(
   name: str,
   *,
-  num_train: int = 256,
+  num_train: int = 128,
   num_test: int = 128,
   validation_size: int = 64,
   seed: int = 0,

@@ -90,7 +90,8 @@ def nonnegative_median(x: jax.Array) -> jax.Array:
   x = x.astype(jnp.float32).ravel()
   bits = lax.bitcast_convert_type(jnp.maximum(x, 0.0), jnp.int32)  # -0.0 as +0.0
   n = x.size
-  middle = (_order_statistic(bits, (n - 1) // 2) + _order_statistic(bits, n // 2)) / 2
+  low = _order_statistic(bits, (n - 1) // 2)
+  middle = low if n % 2 else (low + _order_statistic(bits, n // 2)) / 2
   return jnp.where(jnp.any(jnp.isnan(x)), jnp.nan, middle)
 
 

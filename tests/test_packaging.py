@@ -37,7 +37,9 @@ def source_modules() -> set[str]:
   }
 
 
-@pytest.fixture(scope='module')
+# Session-scoped: the slow test of this module runs first (conftest.py), away from the
+# others, and a module scope would build the wheel again for them.
+@pytest.fixture(scope='session')
 def wheel(tmp_path_factory) -> Path:
   """The project's wheel, built offline from a copy of its sources."""
   tmp = tmp_path_factory.mktemp('wheel')
@@ -60,7 +62,7 @@ def wheel(tmp_path_factory) -> Path:
   return found
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def unzipped(wheel, tmp_path_factory) -> Path:
   site = tmp_path_factory.mktemp('site')
   with zipfile.ZipFile(wheel) as z:
