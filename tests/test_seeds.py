@@ -380,6 +380,12 @@ def test_rerun_seeds_retrain_each_groups_choice_with_seeds(tmp_path):
   assert best['program'] == 1 and best['n'] + best['diverged'] == 2
 
 
+def _scipy_welch_interval(x, y) -> tuple[float, float]:
+  """scipy's 95% Welch interval of mean(x) − mean(y), to check ours against."""
+  ci = scipy_stats.ttest_ind(np.array(x), np.array(y), equal_var=False).confidence_interval(0.95)
+  return ci.low, ci.high
+
+
 def test_within_a_margin_by_the_welch_interval_of_the_difference():
   close = stats.within([91.0, 91.2, 90.9, 91.1], [90.8, 91.0, 90.9, 90.7], 1.0)
   assert close.verdict == 'holds'
@@ -391,9 +397,8 @@ def test_within_a_margin_by_the_welch_interval_of_the_difference():
   assert noisy.verdict == 'not resolved'
   assert stats.within([91.0], [90.5], 1.0).verdict == 'not resolved'
   # The interval is the Welch one: scipy's for the same data.
-  x, y = np.array([91.0, 91.2, 90.9, 91.1]), np.array([90.8, 91.0, 90.9, 90.7])
-  expected = scipy_stats.ttest_ind(x, y, equal_var=False).confidence_interval(0.95)
-  assert close.interval == pytest.approx((expected.low, expected.high))
+  expected = _scipy_welch_interval([91.0, 91.2, 90.9, 91.1], [90.8, 91.0, 90.9, 90.7])
+  assert close.interval == pytest.approx(expected)
 
 
 def test_counts_and_prediction_intervals():
@@ -419,6 +424,5 @@ def test_non_inferior_by_the_welch_interval_against_the_margin():
   noisy = stats.non_inferior([90.0, 92.0, 88.0], [90.5, 92.5, 88.5], 0.5)
   assert noisy.verdict == 'not resolved'
   assert stats.non_inferior([91.0], [90.5], 0.5).verdict == 'not resolved'
-  x, y = np.array([90.7, 90.9, 90.8, 90.6]), np.array([90.8, 91.0, 90.9, 90.7])
-  expected = scipy_stats.ttest_ind(x, y, equal_var=False).confidence_interval(0.95)
-  assert slightly_worse.interval == pytest.approx((expected.low, expected.high))
+  expected = _scipy_welch_interval([90.7, 90.9, 90.8, 90.6], [90.8, 91.0, 90.9, 90.7])
+  assert slightly_worse.interval == pytest.approx(expected)
