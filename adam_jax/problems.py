@@ -8,7 +8,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-REDDI_PERIOD = 101
+REDDI_PERIOD = 101  # online: the large gradient comes once every 101 steps
+REDDI_PROBABILITY = 0.01  # stochastic: the large gradient's probability at each step
 REDDI_BIG = 1010.0
 REDDI_SMALL = -10.0
 
@@ -18,6 +19,21 @@ class OnlineResult(NamedTuple):
 
   x: jax.Array  # x_t, t = 1..T: the point played at each step (before its update).
   avg_regret: jax.Array  # R_t / t with R_t = Σ_{i≤t} f_i(x_i) − min_{x∈[−1,1]} Σ_{i≤t} f_i(x).
+
+
+def reddi_slopes(num_steps: int, *, stochastic: bool = False, key: jax.Array | None = None):
+  """The gradients f_t'(x) of Reddi et al.'s linear problem, t = 1..T (float32).
+
+  Online: 1010 when t mod 101 = 1, else −10 (average +0.099). Stochastic: 1010 with
+  probability 0.01 at each step, else −10 (expected +0.2), as in Reddi et al.'s §5.
+  """
+  if not stochastic:
+    big = jnp.arange(1, num_steps + 1) % REDDI_PERIOD == 1
+  elif key is None:
+    raise ValueError('the stochastic variant needs a PRNG key')
+  else:
+    big = jax.random.bernoulli(key, REDDI_PROBABILITY, (num_steps,))
+  return jnp.where(big, REDDI_BIG, REDDI_SMALL).astype(jnp.float32)
 
 
 def reddi_online(
@@ -49,14 +65,7 @@ def reddi_online(
   References:
     Reddi, Kale & Kumar, *On the Convergence of Adam and Beyond*, ICLR 2018: §3 and §5.
   """
-  steps = jnp.arange(1, num_steps + 1)
-  if stochastic:
-    if key is None:
-      raise ValueError('the stochastic variant needs a PRNG key')
-    big = jax.random.bernoulli(key, 1.0 / REDDI_PERIOD, (num_steps,))
-  else:
-    big = steps % REDDI_PERIOD == 1
-  slopes = jnp.where(big, REDDI_BIG, REDDI_SMALL).astype(jnp.float32)
+  slopes = reddi_slopes(num_steps, stochastic=stochastic, key=key)
 
   def step(carry, slope):
     x, state = carry
@@ -69,4 +78,4 @@ def reddi_online(
   losses = jnp.cumsum(slopes * xs)
   cum_slopes = jnp.cumsum(slopes)
   best = -jnp.abs(cum_slopes)  # min over x ∈ [−1, 1] of (Σ slopes)·x
-  return OnlineResult(xs, (losses - best) / steps)
+  return OnlineResult(xs, (losses - best) / jnp.arange(1, num_steps + 1))

@@ -109,25 +109,36 @@ def warm_restarts(
 
 
 def normalized_weight_decay(
-  norm: float, batch_size: int, num_examples: int, num_epochs: float
+  norm: float,
+  batch_size: int,
+  num_examples: int,
+  num_epochs: float,
+  *,
+  learning_rate: float | None = None,
 ) -> float:
   r"""Loshchilov & Hutter's normalized weight decay: :math:`\lambda = \lambda_{norm}\sqrt{b/(BT)}`.
 
-  The same λ_norm then suits runs of different lengths and batch sizes.
+  The same λ_norm then suits runs of different lengths and batch sizes. The paper's λ
+  multiplies the schedule multiplier η_t alone (θ ← θ − η_t(α·m̂/(√v̂+ε) + λθ)), while
+  :func:`adam_jax.adamw`, like optax and torch, multiplies its ``weight_decay`` by the
+  learning rate: give ``learning_rate=α`` to get λ/α, the ``weight_decay`` for ``adamw``.
 
   Examples:
     >>> import adam_jax
     >>> round(adam_jax.normalized_weight_decay(0.05, 128, 50_000, 20), 6)
     0.000566
+    >>> round(adam_jax.normalized_weight_decay(0.05, 128, 50_000, 20, learning_rate=1e-3), 4)
+    0.5657
 
   Args:
     norm: λ_norm.
     batch_size: b, examples per step.
     num_examples: B, examples per epoch.
     num_epochs: T, the number of epochs (of a warm-restart period, for AdamWR).
+    learning_rate: α of the ``adamw`` it is for (its peak, with a schedule); None: λ.
 
   Returns:
-    λ, the decay factor per step.
+    λ, the decay factor per step; with ``learning_rate``, λ/α (``adamw``'s weight_decay).
 
   References:
     Loshchilov & Hutter, *Decoupled Weight Decay Regularization*, ICLR 2019: §B.1
@@ -138,4 +149,7 @@ def normalized_weight_decay(
       raise ValueError(f'{name} must be positive, got {value}')
   if num_epochs <= 0:
     raise ValueError(f'num_epochs must be positive, got {num_epochs}')
-  return float(norm) * math.sqrt(batch_size / (num_examples * num_epochs))
+  if learning_rate is not None and learning_rate <= 0:
+    raise ValueError(f'learning_rate must be positive, got {learning_rate}')
+  decay = float(norm) * math.sqrt(batch_size / (num_examples * num_epochs))
+  return decay if learning_rate is None else decay / learning_rate

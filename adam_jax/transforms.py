@@ -415,4 +415,8 @@ def averaged_params(opt_state: Any) -> Tree:
     )
   (state,) = found
   safe = jnp.where(state.weight > 0, state.weight, 1.0)
-  return jax.tree.map(lambda a: (a / safe).astype(a.dtype), state.avg)
+
+  def correct(a):  # a grid's state (vmapped) has one weight per point: its leading axes
+    return (a / safe.reshape(safe.shape + (1,) * (a.ndim - safe.ndim))).astype(a.dtype)
+
+  return jax.tree.map(correct, state.avg)

@@ -59,6 +59,17 @@ class Point(Choices):
     return self.final.get(split, {}).get(metric, math.nan)
 
   @property
+  def failed(self) -> bool:
+    """Whether its training loss or a final evaluation's loss became non-finite (never chosen).
+
+    The loss is the signal: NaN params still give a finite accuracy (argmax of NaN logits).
+    """
+    losses = [split.get('loss') for split in self.final.values() if 'loss' in split]
+    return self.diverged_step is not None or not all(
+      v is not None and math.isfinite(v) for v in losses
+    )
+
+  @property
   def label(self) -> str:
     """For display only."""
     return sweep_lib.label(self.values)

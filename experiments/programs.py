@@ -75,8 +75,11 @@ def rerun_programs(
   """
   if not config.get('rerun_seeds'):
     return []
-  # Fresh seeds: the tuning seeds chose the configuration, so they are not replicates of it.
-  first_seed = config.seed + max(config.get('seeds', 1), 1)
+  # Fresh seeds, after every tuning seed (``seeds`` or a swept ``seed``): the tuning seeds
+  # chose the configuration, so they are not replicates of it.
+  first_seed = 1 + max(
+    (pt.get('seed', config.seed) for p in tuning for pt in p.points), default=config.seed
+  )
   seeds = range(first_seed, first_seed + config.rerun_seeds)
   by = tuple(config.get('rerun_by') or ())
   first = sum(len(p.points) for p in tuning)

@@ -125,11 +125,7 @@ class Run:
     in the configuration's statistics, unless ``diverged`` (a plot of where they went).
     """
     key = 'step' if steps else 'epoch'
-    alive = [
-      gi
-      for gi in configuration.grid_indices
-      if diverged or self._by_index[gi].diverged_step is None
-    ]
+    alive = [gi for gi in configuration.grid_indices if diverged or not self._by_index[gi].failed]
     rows = {
       gi: {
         r[key]: r[metric]

@@ -2,7 +2,8 @@
 
 Each program's point is chosen on the validation split (the training split when there is
 none) by ``eval.select_metric``, and reported on the test split. A diverged point, or one
-whose metric is not finite, is never chosen. Ties (accuracy is a count of examples, so
+whose metric is not finite, is never chosen in tuning (a rerun's configuration is a
+result: it is reported with its diverged seeds counted). Ties (accuracy is a count of examples, so
 equal values are common) go to the point with the lower loss on the same split, then to
 the earlier grid point.
 """
@@ -28,7 +29,9 @@ def _key(point: Point, split: str, metric: str) -> tuple[float, float]:
   return primary, tie if math.isfinite(tie) else math.inf
 
 
-def best(points: Sequence[Point], metric: str = 'loss', split: str | None = None) -> Point | None:
+def best(
+  points: Sequence[Point], metric: str = 'loss', split: str | None = None, diverged: bool = False
+) -> Point | None:
   """The point with the best final ``metric`` on ``split`` (default: :func:`selection_split`).
 
   Args:
@@ -36,13 +39,15 @@ def best(points: Sequence[Point], metric: str = 'loss', split: str | None = None
       by their mean over seeds).
     metric: 'loss' (lowest wins) or 'accuracy' (highest wins).
     split: The split to compare on.
+    diverged: Whether a candidate that diverged (a configuration with a diverged seed) may
+      be chosen: for the configurations a rerun trained, which are results, not choices.
 
   Returns:
-    The chosen point, or None when no candidate has a finite value and did not diverge.
+    The chosen point, or None when no candidate has a finite value (and did not diverge).
   """
   split = split or selection_split(points)
   candidates = [
-    p for p in points if p.diverged_step is None and math.isfinite(p.metric(split, metric))
+    p for p in points if (diverged or not p.failed) and math.isfinite(p.metric(split, metric))
   ]
   if not candidates:
     return None
@@ -50,13 +55,13 @@ def best(points: Sequence[Point], metric: str = 'loss', split: str | None = None
 
 
 def best_per_program(
-  points: Sequence[Point], metric: str = 'loss', split: str | None = None
+  points: Sequence[Point], metric: str = 'loss', split: str | None = None, diverged: bool = False
 ) -> dict[int, Point]:
   """:func:`best` within each program: ``{program index: point}`` (programs with a choice)."""
   split = split or selection_split(points)
   chosen = {}
   for program in dict.fromkeys(p.program for p in points):
-    point = best([p for p in points if p.program == program], metric, split)
+    point = best([p for p in points if p.program == program], metric, split, diverged)
     if point is not None:
       chosen[program] = point
   return chosen
@@ -93,7 +98,10 @@ def summarize(
   """
   split = selection_split(points)
   configs = stats.configurations(points, default_seed)
-  per_program = best_per_program(configs, metric, split)
+  per_program = best_per_program([c for c in configs if c.program not in reruns], metric, split)
+  # A rerun's configuration stays in the report when a fresh seed diverges: it is counted.
+  rerun_configs = [c for c in configs if c.program in reruns]
+  per_program |= best_per_program(rerun_configs, metric, split, diverged=True)
   programs = list(dict.fromkeys(p.program for p in points))
   chosen = best([c for c in configs if not reruns or c.program in reruns], metric, split)
   chosen_per_program = [per_program.get(i) for i in programs]

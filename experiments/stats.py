@@ -3,9 +3,10 @@
 A *configuration* is a grid point's choices without its seed; the points that differ only
 in ``seed`` are its replicates. It is compared and chosen by the mean over its seeds of
 the selection metric (:mod:`experiments.select` takes a :class:`Configuration` as it
-takes a point), never by its luckiest seed. A seed whose training loss became non-finite
-is counted in ``diverged`` and left out of the statistics; a configuration with a
-diverged seed is never chosen (averaging the survivors would favour unstable settings).
+takes a point), never by its luckiest seed. A seed whose training loss or final
+evaluation loss became non-finite is counted in ``diverged`` and left out of the statistics; a
+configuration with a diverged seed is never chosen in tuning (averaging the survivors
+would favour unstable settings).
 """
 
 from __future__ import annotations
@@ -46,11 +47,7 @@ def _check_claim(claim: str) -> None:
 
 
 def _signed(p: float, difference: float, claim: str, alpha: float) -> str:
-  """The verdict of a test with p value ``p`` on a difference, for ``claim``.
-
-  'holds' when significant in the claimed direction, 'does not hold' when significant
-  against it, 'not resolved' otherwise.
-  """
+  """'holds' (p < alpha in the claimed direction), 'does not hold' (against), or 'not resolved'."""
   if p >= alpha:
     return 'not resolved'
   sign = -1 if claim == 'less' else 1
@@ -84,7 +81,7 @@ class Configuration(Choices):
     seeds: The seeds it was trained with.
     grid_indices: The grid index of each seed's point, in the order of ``seeds``.
     n: Seeds that did not diverge (those the statistics are over).
-    diverged: Seeds whose training loss became non-finite.
+    diverged: Seeds whose training loss or final evaluation loss became non-finite.
     diverged_step: The earliest step at which one of its seeds diverged, or None.
     final: ``{split: {metric: {mean, std, ci95}}}`` over the ``n`` seeds.
   """
@@ -107,6 +104,11 @@ class Configuration(Choices):
     """
     mean = self.final.get(split, {}).get(metric, {}).get('mean')
     return math.nan if mean is None else mean
+
+  @property
+  def failed(self) -> bool:
+    """Whether one of its seeds diverged."""
+    return self.diverged > 0
 
   def spread(self, split: str, metric: str) -> dict[str, Any]:
     """``{mean, std, ci95}`` of the final ``metric`` on ``split``."""
@@ -145,7 +147,7 @@ def configurations(points: Sequence[Point], default_seed: int = 0) -> list[Confi
     groups.setdefault(configuration_key(p), []).append(p)
   out = []
   for index, members in enumerate(groups.values()):
-    alive = [p for p in members if p.diverged_step is None]
+    alive = [p for p in members if not p.failed]
     steps = [p.diverged_step for p in members if p.diverged_step is not None]
     final = {}
     for split in SPLITS:
@@ -166,7 +168,7 @@ def configurations(points: Sequence[Point], default_seed: int = 0) -> list[Confi
         seeds=[int(p.hparams.get('seed', default_seed)) for p in members],
         grid_indices=[p.grid_index for p in members],
         n=len(alive),
-        diverged=len(steps),
+        diverged=len(members) - len(alive),
         diverged_step=min(steps) if steps else None,
         final=final,
       )
@@ -225,9 +227,8 @@ def compare_counts(
 ) -> Comparison:
   """Tests "a happens more often than b" (``'greater'``) or less (``'less'``) from counts.
 
-  ``k_a`` of ``n_a`` trials against ``k_b`` of ``n_b`` (e.g. diverged runs of a grid),
-  Fisher's exact test, two-sided at level ``alpha``; verdicts as :func:`compare`, on the
-  difference of the rates.
+  ``k_a`` of ``n_a`` trials against ``k_b`` of ``n_b`` (e.g. diverged runs of a grid):
+  Fisher's exact test, two-sided at ``alpha``; verdicts as :func:`compare`, on the rates.
   """
   _check_claim(claim)
   test = "Fisher's exact test, two-sided, 5%"
@@ -240,8 +241,7 @@ def compare_counts(
 
 def prediction_interval(values: Sequence[float]) -> tuple[float, float] | None:
   """Where 95% of single new runs fall: mean ± t(0.975, n−1)·std·√(1 + 1/n) (n ≥ 2)."""
-  x = _finite(values)
-  if len(x) < 2:
+  if len(x := _finite(values)) < 2:
     return None
   half = _t(len(x) - 1) * np.std(x, ddof=1) * math.sqrt(1 + 1 / len(x))
   return float(np.mean(x) - half), float(np.mean(x) + half)

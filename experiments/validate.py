@@ -208,7 +208,11 @@ def _check_combinations(config, fields, sweep, device_count) -> None:
   experiment = config.experiment
   if config.seeds > 1 and 'seed' in sweep:
     raise ConfigError('config.seeds and config.sweep.seed both give the seeds: give one')
-  for path in set(config.rerun_by) - set(sweep) - {'seed'}:
+  if 'seed' in config.rerun_by:
+    raise ConfigError(
+      'config.rerun_by: seed is a replicate, not a choice (reruns take fresh seeds)'
+    )
+  for path in set(config.rerun_by) - set(sweep):
     raise ConfigError(f'config.rerun_by: {path!r} is not swept (swept: {", ".join(sweep)})')
   datasets = _values(fields, sweep, 'dataset.name')
   if experiment == 'reddi':

@@ -203,12 +203,14 @@ def test_adamw_with_warm_restarts_is_adamwr(x64):
   """Algorithm 2 of Loshchilov & Hutter: θ ← θ − η_t(α·m̂/(√v̂+ε) + λθ).
 
   ``adamw`` multiplies the decay by its learning rate (as torch does), so AdamWR with the
-  paper's λ is ``adamw(warm_restarts(α, ...), weight_decay=λ/α)``.
+  paper's λ is ``adamw(warm_restarts(α, ...), weight_decay=λ/α)``, which
+  ``normalized_weight_decay(..., learning_rate=α)`` gives.
   """
   grads, theta0 = ref.gradient_sequence(), np.linspace(-1, 1, 16)
   alpha, lam = 1e-2, ref.normalized_weight_decay(0.05, 128, 60_000, 3)
   assert adam_jax.normalized_weight_decay(0.05, 128, 60_000, 3) == pytest.approx(lam, rel=1e-15)
-  opt = adam_jax.adamw(adam_jax.warm_restarts(alpha, 20), weight_decay=lam / alpha)
+  decay = adam_jax.normalized_weight_decay(0.05, 128, 60_000, 3, learning_rate=alpha)
+  opt = adam_jax.adamw(adam_jax.warm_restarts(alpha, 20), weight_decay=decay)
   expected = ref.adamw_r(grads, theta0, alpha, weight_decay=lam, eta=lambda s: ref.sgdr(s, 1.0, 20))
   assert_trajectories_close(run_optimizer(opt, grads, theta0), expected, theta0)
 
@@ -218,3 +220,5 @@ def test_normalized_weight_decay_refuses_nonsense():
     adam_jax.normalized_weight_decay(0.05, 0, 100, 1)
   with pytest.raises(ValueError, match='num_epochs must be positive'):
     adam_jax.normalized_weight_decay(0.05, 10, 100, 0)
+  with pytest.raises(ValueError, match='learning_rate must be positive'):
+    adam_jax.normalized_weight_decay(0.05, 10, 100, 1, learning_rate=0.0)

@@ -13,7 +13,7 @@ import reference as ref
 from conftest import assert_trajectories_close, run_optimizer, scan_optimizer
 
 import adam_jax
-from adam_jax.problems import reddi_online
+from adam_jax.problems import reddi_online, reddi_slopes
 
 GRADS = ref.gradient_sequence(num_steps=200).astype(np.float32)
 THETA0 = np.random.default_rng(1).normal(size=GRADS.shape[1]).astype(np.float32)
@@ -229,6 +229,29 @@ def test_temporal_average_chained_last_in_optax_pipeline():
     adam_jax.averaged_params(adam_jax.adam().init(params))
 
 
+@pytest.mark.parametrize('size', [3, 4])  # 3: as many params as grid points (broadcasts)
+def test_averaged_params_of_a_vmapped_grid_state(size):
+  # A grid's state has one bias-correction weight per point: it divides that point's row.
+  decays = jnp.array([0.5, 0.9, 0.99])
+  params = jnp.arange(1.0, size + 1.0)
+
+  def run(decay):
+    opt = adam_jax.temporal_average(decay)
+    state, p = opt.init(params), params
+    for k in range(3):
+      p = p + k
+      _, state = opt.update(jnp.zeros_like(p), state, p)
+    return state
+
+  states = jax.vmap(run)(decays)
+  expected = jax.vmap(adam_jax.averaged_params)(states)
+  np.testing.assert_allclose(adam_jax.averaged_params(states), expected, rtol=1e-6)
+  for i, d in enumerate([0.5, 0.9, 0.99]):  # θ_t = params, params+1, params+3
+    w = [(1 - d) * d**2, (1 - d) * d, 1 - d]
+    mean = sum(wk * (params + s) for wk, s in zip(w, [0, 1, 3], strict=True)) / sum(w)
+    np.testing.assert_allclose(expected[i], mean, rtol=1e-5)
+
+
 # --- registry ----------------------------------------------------------------------------
 
 
@@ -282,3 +305,15 @@ def test_reddi_stochastic_variant():
   assert float(ams_run.x[-1000:].mean()) < 0.0
   with pytest.raises(ValueError, match='needs a PRNG key'):
     reddi_online(adam_jax.adam(), 10, stochastic=True)
+
+
+def test_reddi_gradients_are_the_papers():
+  # Online: 1010 at t = 1, 102, 203, ... (t mod 101 = 1), −10 otherwise.
+  online = np.asarray(reddi_slopes(203))
+  assert list(np.flatnonzero(online == 1010.0)) == [0, 101, 202]
+  assert set(np.unique(online)) == {1010.0, -10.0}
+  # Stochastic (Reddi et al. §5): 1010 with probability 0.01 (expected gradient +0.2), not
+  # 1/101 (+0.099). 4·10⁷ draws: the standard error of the frequency is 1.6e-5.
+  keys = jax.random.split(jax.random.key(3), 4)
+  big = sum(int((reddi_slopes(10_000_000, stochastic=True, key=k) > 0).sum()) for k in keys)
+  assert abs(big / 40_000_000 - 0.01) < 5e-5

@@ -67,6 +67,19 @@ def test_compare_says_holds_does_not_hold_or_not_resolved():
     stats.compare(low, high, 'smaller')
 
 
+def test_compare_is_welchs_two_sided_test():
+  # Unequal sizes and spreads: the pooled t test would call this significant (p = 0.003),
+  # and so would a one-sided Welch test (0.034); the two-sided Welch p is 0.069.
+  a, b = [1.0, 1.4, 0.7, 1.2, 0.9, 1.3, 1.1], [1.8, 1.65, 2.55]
+  welch = scipy_stats.ttest_ind(a, b, equal_var=False).pvalue
+  assert scipy_stats.ttest_ind(a, b).pvalue < 0.01
+  out = stats.compare(a, b, 'less')
+  assert out.p_value == pytest.approx(welch, rel=1e-12)
+  assert out.n == (7, 3)
+  assert 0.05 < out.p_value < 0.10  # one-sided it would be significant
+  assert out.verdict == 'not resolved'
+
+
 def _point(gi, program, lr, seed, val_acc, diverged=None):
   p = Point(gi, program, {}, {'optimizer.learning_rate': lr, 'seed': seed})
   p.final = {'validation': {'accuracy': val_acc, 'loss': 1 - val_acc}}
@@ -99,6 +112,43 @@ def test_configurations_are_chosen_by_their_mean_not_their_luckiest_seed():
   assert (diverged['n'], diverged['diverged'], diverged['diverged_step']) == (2, 1, 17)
   assert diverged['final']['validation']['accuracy']['mean'] == pytest.approx(0.95)
   assert configs[1]['final']['validation']['accuracy']['mean'] == pytest.approx(0.80)
+
+
+def test_a_seed_whose_evaluation_is_not_finite_counts_as_diverged():
+  # Its training loss stayed finite, but its last update broke the params: the mean of the
+  # other seeds must not make the configuration look best.
+  points = [
+    _point(0, 0, 0.1, 0, 0.95),
+    _point(1, 0, 0.1, 1, math.nan),
+    _point(2, 0, 0.01, 0, 0.93),
+    _point(3, 0, 0.01, 1, 0.93),
+  ]
+  summary = select.summarize(points, 1, 'accuracy', 0.0)
+  first = summary['configurations'][0]
+  assert (first['n'], first['diverged']) == (1, 1)
+  assert summary['best_configuration'] == 1
+
+
+def test_a_rerun_configuration_with_a_diverged_seed_is_reported_not_dropped():
+  # Tuning chose α = 0.1 in program 0 and 0.01 in program 1; their reruns are programs 2, 3.
+  points = [
+    _point(0, 0, 0.1, 0, 0.9),
+    _point(1, 1, 0.01, 0, 0.8),
+    _point(2, 2, 0.1, 1, 0.91),
+    _point(3, 2, 0.1, 2, math.nan, diverged=40),  # a fresh seed diverged: a result
+    _point(4, 3, 0.01, 1, 0.8),
+    _point(5, 3, 0.01, 2, 0.81),
+  ]
+  summary = select.summarize(points, 1, 'accuracy', 0.0, reruns=[2, 3])
+  configs = summary['configurations']
+  chosen = [configs[i] for i in summary['best_configuration_per_program']]
+  assert [(c['program'], c['n'], c['diverged']) for c in chosen] == [
+    (0, 1, 0),
+    (1, 1, 0),
+    (2, 1, 1),
+    (3, 2, 0),
+  ]
+  assert configs[summary['best_configuration']]['program'] == 3  # a choice: never unstable
 
 
 # --- runs with seeds -----------------------------------------------------------------
@@ -197,6 +247,25 @@ def test_seeds_are_validated():
   config.seeds = 3
   program = programs.expand(config)[0]
   assert [p['seed'] for p in program.points[:3]] == [0, 1, 2]  # seeds vary fastest
+  config.rerun_seeds, config.rerun_by = 2, ('seed',)
+  with pytest.raises(validate.ConfigError, match='seed is a replicate'):
+    validate.validate(config)
+
+
+@pytest.mark.parametrize('how', ['seeds', 'sweep'])
+def test_rerun_seeds_come_after_every_tuning_seed(how):
+  config = load_config('lr_mnist')
+  if how == 'seeds':
+    config.seeds = 3
+  else:
+    sweep.set_path(config.sweep, 'seed', (0, 4, 2))
+  config.rerun_seeds = 2
+  validate.validate(config)
+  tuning = programs.expand(config)
+  reruns = programs.rerun_programs(config, tuning)
+  tuned = {pt['seed'] for p in tuning for pt in p.points}
+  fresh = {pt['seed'] for p in reruns for pt in p.points}
+  assert fresh == {max(tuned) + 1, max(tuned) + 2}
 
 
 # --- per-step curves -----------------------------------------------------------------

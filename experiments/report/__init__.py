@@ -120,7 +120,8 @@ def _findings(r: Report) -> list[str]:
     'the 95% Welch interval of the difference). **holds**: the claimed difference is '
     'significant; **does not hold**: the opposite one is; **not resolved at n seeds**: '
     'neither, the intervals overlap. A configuration is chosen by its mean over seeds, '
-    'never by its luckiest seed.',
+    'never by its luckiest seed. **consistent** (DeepOBS) is a check of agreement instead: '
+    'the published runs fall where 95% of our single runs would.',
     '',
     *table(['experiment', 'claim', 'verdict'], r.findings),
   ]

@@ -225,8 +225,12 @@ def best_curves(run: Run, split: str, metric: str, scale: float = 1.0) -> dict[s
 
 
 def seeds_note(c: Configuration) -> str:
-  """' [5 seeds]', or '' for one seed."""
-  return f' [{c.n} seeds]' if len(c.seeds) > 1 else ''
+  """' [5 seeds]', ' [4 of 5 seeds: 1 diverged]', or '' for one seed."""
+  if len(c.seeds) <= 1:
+    return ''
+  return (
+    f' [{c.n} of {len(c.seeds)} seeds: {c.diverged} diverged]' if c.diverged else f' [{c.n} seeds]'
+  )
 
 
 def curve_rows(run: Run, epochs: Sequence[int]) -> list[list[Any]]:

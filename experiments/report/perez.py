@@ -133,6 +133,17 @@ def _table(r: Report, found: Table) -> None:
     for name in RUNS[:-1]
     if (run := r.run(name)) is not None
   ]
+  screen = r.run('perez_cnn_screen')
+  screened = (
+    {int(p.get('seed', screen.config.get('seed', 0))) for p in screen.points} if screen else set()
+  )
+  for name in ('perez_cnn_adam', 'perez_cnn_adamax'):
+    if (run := r.run(name)) is not None and (shared := screened & set(run.summary['seeds'])):
+      setup.append(
+        f"{name}'s seed {', '.join(map(str, sorted(shared)))} is also the screen's: its first "
+        f'{screen.num_epochs} epochs at the chosen α are the run that chose it (a small '
+        'optimistic bias in one of its seeds)'
+      )
   r.lines += ['Runs: ' + '; '.join(setup) + '.', '']
 
 
