@@ -142,9 +142,20 @@ def zeros_like(params: Tree, dtype: Any = None) -> Tree:
   return jax.tree.map(lambda p: jnp.zeros_like(p, float_dtype(_dtype(p))), params)
 
 
+def accumulator_dtype(dtype: Any, real: bool = False) -> jnp.dtype:
+  """The dtype of a slow average of a leaf of ``dtype``: at least float32 (or complex64).
+
+  A bfloat16 buffer cannot take a step of 0.001·x (half its spacing is 0.002·x): an
+  average with β = 0.999 would stop moving (optax's bfloat16 ``nu`` does). ``real``: of
+  the leaf's magnitude (second moments of complex params are real).
+  """
+  dtype = real_dtype(dtype) if real else float_dtype(dtype)
+  return jnp.promote_types(dtype, jnp.float32)  # complex64 stays complex64
+
+
 def real_zeros_like(params: Tree) -> Tree:
-  """Real zeros shaped like ``params`` (second moments of complex params are real)."""
-  return jax.tree.map(lambda p: jnp.zeros_like(p, real_dtype(_dtype(p))), params)
+  """Zeros for second moments: real, at least float32 (:func:`accumulator_dtype`)."""
+  return jax.tree.map(lambda p: jnp.zeros_like(p, accumulator_dtype(_dtype(p), True)), params)
 
 
 def abs_sq(x: jax.Array) -> jax.Array:

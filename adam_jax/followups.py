@@ -237,7 +237,7 @@ def nd_adam(
     vectors = _vector_leaves(params, vector_mask)
     nu = jax.tree.map(
       lambda is_vector, p: jnp.zeros(
-        p.shape[-1:] if is_vector else p.shape, _tree.real_dtype(p.dtype)
+        p.shape[-1:] if is_vector else p.shape, _tree.accumulator_dtype(p.dtype, True)
       ),
       vectors,
       params,

@@ -59,9 +59,10 @@ class TemporalAverageState(NamedTuple):
 
 
 def _init_moments(params: Tree, mu_dtype: Any, num_second: int = 1) -> tuple[Tree, ...]:
-  """m_0 (in ``mu_dtype``, default the params' float dtype) and real zero second moments.
+  """m_0 (in ``mu_dtype``, default the params' float dtype) and zero second moments.
 
-  The second moments of complex params are real (they hold |g|², as optax's do).
+  The second moments are real (of complex params they hold |g|², as optax's do) and at
+  least float32 (:func:`adam_jax._tree.accumulator_dtype`: a bfloat16 ν would stop moving).
   """
   params = _tree.as_arrays(params)
   mu_dtype = optax_utils.canonicalize_dtype(mu_dtype)
@@ -375,7 +376,11 @@ def temporal_average(
 
   def init_fn(params):
     return TemporalAverageState(
-      _zero_count(), _tree.zeros_like(_tree.as_arrays(params)), jnp.zeros([], _tree.hp_dtype())
+      _zero_count(),
+      jax.tree.map(
+        lambda p: jnp.zeros_like(p, _tree.accumulator_dtype(p.dtype)), _tree.as_arrays(params)
+      ),
+      jnp.zeros([], _tree.hp_dtype()),
     )
 
   def update_fn(updates, state, params=None):
