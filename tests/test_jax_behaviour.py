@@ -115,7 +115,7 @@ def _is_adam(x) -> bool:
 def test_bfloat16_second_moments_keep_moving(name):
   # A bfloat16 buffer cannot take a step of 0.001·x: optax's bfloat16 nu stops at 0.25 after
   # 2,000 steps of g = 1 (exactly 1 − 0.999^2000 = 0.865). Ours keeps it in float32, so
-  # the updates of bfloat16 params follow float32 ones (to the ~3% at which a bfloat16 m, as
+  # the updates of bfloat16 params follow float32 ones (to the ~2-3% at which a bfloat16 m, as
   # optax's, settles near its target; with a bfloat16 nu they were 27-86% off).
   def run(dtype):
     params = jnp.ones((3, 4), dtype)
