@@ -51,13 +51,35 @@ def dump_json(obj: Any, path: str) -> None:
 
 
 def read(path: str, default: Any) -> Any:
-  """A JSON (or JSON lines) file's content, or ``default`` when it does not exist."""
+  """A JSON (or JSON lines) file's content, or ``default`` when it does not exist.
+
+  A JSON lines file may end in a half-written record (a process killed while appending):
+  that line is left out, with a warning; a bad line before the last is an error.
+  """
   if not os.path.exists(path):
     return default
   with open(path) as f:
-    if path.endswith('.jsonl'):
-      return [json.loads(line) for line in f if line.strip()]
-    return json.load(f)
+    if not path.endswith('.jsonl'):
+      return json.load(f)
+    lines = [line for line in f if line.strip()]
+  records = []
+  for i, line in enumerate(lines):
+    try:
+      records.append(json.loads(line))
+    except json.JSONDecodeError:
+      if i < len(lines) - 1 or line.endswith('\n'):
+        raise
+      logging.warning('%s: left out its half-written last line (killed while writing)', path)
+  return records
+
+
+def _ends_a_line(path: str) -> bool:
+  with open(path, 'rb') as f:
+    f.seek(0, os.SEEK_END)
+    if f.tell() == 0:
+      return True
+    f.seek(-1, os.SEEK_END)
+    return f.read(1) == b'\n'
 
 
 def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
@@ -95,6 +117,9 @@ class RunDir:
       self.clear()
     old = read(config_path, None)
     differences = config_differences(old, config.to_dict()) if old is not None else []
+    if differences and not self._has_results():  # a run that failed before training
+      logging.info('%s holds no results of its earlier config; starting afresh', workdir)
+      fresh = True
     if differences and not fresh:
       raise WorkdirMismatch(
         f'--workdir {workdir} holds a run of a different config (differs in: '
@@ -122,6 +147,13 @@ class RunDir:
     with open(self.metrics_path) as f:  # the first record tells; the file may be long
       first = f.readline()
     return bool(first.strip()) and 'structural' not in json.loads(first)
+
+  def _has_results(self) -> bool:
+    """Whether an earlier process recorded an evaluation or saved a checkpoint here."""
+    checkpoints = self._path('checkpoints')
+    return bool(read(self.metrics_path, [])) or (
+      os.path.isdir(checkpoints) and bool(os.listdir(checkpoints))
+    )
 
   def _path(self, *parts: str) -> str:
     return os.path.join(self.workdir, *parts)
@@ -153,8 +185,11 @@ class RunDir:
     return self.state[key]
 
   def previous_records(self) -> list[dict[str, Any]]:
-    """What metrics.jsonl holds from an earlier process."""
-    return read(self.metrics_path, [])
+    """What metrics.jsonl holds from an earlier process (rewritten whole if it was not)."""
+    records = read(self.metrics_path, [])
+    if records and not _ends_a_line(self.metrics_path):  # a half-written last line
+      self.keep_records(records)  # so that new records start on a line of their own
+    return records
 
   def keep_records(self, records: list[dict[str, Any]]) -> None:
     """Rewrites metrics.jsonl atomically with just ``records`` (before resuming)."""
@@ -215,7 +250,7 @@ class RunDir:
     so a kill during a save leaves the previous checkpoint as the newest readable one.
     """
     every = self.config.checkpoint.every_epochs
-    due = every > 0 and (epoch % every == 0 or epoch == self.config.num_epochs)
+    due = epoch == self.config.num_epochs or (every > 0 and epoch % every == 0)
     if not (due or force):
       return
     import orbax.checkpoint as ocp  # noqa: PLC0415

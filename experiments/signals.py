@@ -22,6 +22,7 @@ class Interrupted(RunError):
 
 
 _STOP: dict[str, int | None] = {'signum': None}
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def pending() -> int | None:
@@ -33,30 +34,55 @@ def pending() -> int | None:
 def checkpoint_on_signals():
   """SIGTERM/SIGINT finish the current epoch, save a checkpoint, then stop.
 
-  A second signal stops at once.
+  A second signal stops at once, even while the main thread is inside a compiled epoch:
+  Python runs signal handlers only between bytecodes, so a thread reads the signals from
+  :func:`signal.set_wakeup_fd` (written by the C-level handler the moment each arrives).
   """
   if threading.current_thread() is not threading.main_thread():
     yield
     return
 
-  def handler(signum, frame):
+  def handler(signum, frame):  # runs when the main thread next gets control
     del frame
-    if _STOP['signum'] is not None:
-      signal.signal(signum, signal.SIG_DFL)
-      os.kill(os.getpid(), signum)
-    _STOP['signum'] = signum
-    logging.warning(
-      '%s: stopping after this epoch (checkpoint first); send again to stop now',
-      signal.Signals(signum).name,
-    )
+    if _STOP['signum'] is None:
+      _STOP['signum'] = signum
 
-  previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+  read_fd, write_fd = os.pipe()
+  os.set_blocking(write_fd, False)
+  watcher = threading.Thread(target=_watch, args=(read_fd,), name='signal-watcher', daemon=True)
+  previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
+  previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
   _STOP['signum'] = None
+  watcher.start()
   try:
     yield
   finally:
+    signal.set_wakeup_fd(previous_fd)
     for s, h in previous.items():
       signal.signal(s, h)
+    os.close(write_fd)  # the watcher reads the end of the pipe and returns
+    watcher.join()
+
+
+def _watch(read_fd: int) -> None:
+  """Counts stop signals as they arrive: the first asks to stop, the second exits now."""
+  received = 0
+  with os.fdopen(read_fd, 'rb', buffering=0) as pipe:
+    while byte := pipe.read(1):
+      signum = byte[0]
+      if signum not in STOP_SIGNALS:
+        continue
+      received += 1
+      if received == 1:
+        _STOP['signum'] = _STOP['signum'] or signum
+        logging.warning(
+          '%s: stopping after this epoch (checkpoint first); send again to stop now',
+          signal.Signals(signum).name,
+        )
+      else:
+        logging.warning('%s again: stopping now', signal.Signals(signum).name)
+        logging.flush()
+        os._exit(128 + signum)
 
 
 def stop_if_asked(epoch: int) -> None:

@@ -271,6 +271,39 @@ def test_sigterm_checkpoints_then_resume_is_bit_identical(tmp_path):
   assert rerun['train_wall_time_s'] == summary['train_wall_time_s']
 
 
+SLOW_EPOCH = """
+import jax, jax.numpy as jnp
+from experiments import signals
+
+@jax.jit
+def epoch(x, n):  # a compiled loop the main thread cannot leave: like a long epoch
+  return jax.lax.fori_loop(0, n, lambda i, v: v * 1.0000001 + 1e-9, x)
+
+epoch(jnp.float32(1.0), 1).block_until_ready()  # compiled now
+with signals.checkpoint_on_signals():
+  print('ready', flush=True)
+  jax.device_get(epoch(jnp.float32(1.0), 2_000_000_000))  # about 7 s here
+  print('the epoch finished', flush=True)
+"""
+
+
+def test_a_second_signal_stops_at_once_inside_a_compiled_epoch():
+  # Python runs handlers only between bytecodes, and two signals pending during the epoch
+  # used to collapse into one: a second Ctrl-C waited out the whole epoch.
+  cmd = [sys.executable, '-c', SLOW_EPOCH]
+  pipes = {'stdout': subprocess.PIPE, 'stderr': subprocess.PIPE}
+  proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, text=True, **pipes)
+  assert proc.stdout.readline().strip() == 'ready'
+  time.sleep(0.5)
+  proc.send_signal(signal.SIGTERM)
+  time.sleep(0.5)
+  proc.send_signal(signal.SIGTERM)
+  out, err = proc.communicate(timeout=120)
+  assert proc.returncode == 128 + signal.SIGTERM
+  assert 'the epoch finished' not in out
+  assert 'stopping after this epoch' in err and 'SIGTERM again: stopping now' in err
+
+
 @pytest.mark.slow
 def test_interrupted_checkpoint_save_is_ignored(tmp_path):
   """A kill during the last save leaves orbax's temporary directory and the epoch's records."""
@@ -304,6 +337,42 @@ def test_workdir_of_another_config_is_refused_unless_fresh(tmp_path):
   assert json.loads((tmp_path / 'config.json').read_text())['optimizer']['b2'] == 0.9
   proc = cli(SMOKE, '--config.optimizer.b2=0.9', '--replace_other_config', workdir=tmp_path)
   assert proc.returncode == 0 and 'complete in its checkpoint' in proc.stderr
+
+
+def test_a_run_that_failed_before_training_does_not_block_the_corrected_command(tmp_path):
+  failed = cli(SMOKE, '--config.batch_size=500', workdir=tmp_path)
+  assert failed.returncode == 1 and 'larger than the training set' in failed.stderr
+  proc = cli(SMOKE, workdir=tmp_path)  # it left a config.json, but no results
+  assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_a_half_written_last_record_is_left_out_on_resume(tmp_path):
+  args = (SMOKE, '--config.num_epochs=3')
+  whole, cut = tmp_path / 'whole', tmp_path / 'cut'
+  assert cli(*args, workdir=whole).returncode == 0
+  # As if killed while appending the first program's epoch 3 records, before its
+  # checkpoint (programs run one after another: the second had not started).
+  shutil.copytree(whole, cut)
+  lines = (cut / 'metrics.jsonl').read_text().splitlines(keepends=True)
+  first = [i for i, line in enumerate(lines) if json.loads(line)['epoch'] == 3][1]
+  (cut / 'metrics.jsonl').write_text(''.join(lines[:first]) + lines[first][:40])
+  started, *later = sorted((cut / 'checkpoints').iterdir())
+  shutil.rmtree(started / '3')
+  for program in later:
+    shutil.rmtree(program)
+  (cut / 'summary.json').unlink()
+  proc = cli(*args, workdir=cut)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert 'half-written last line' in proc.stderr and 'resumed' in proc.stderr
+  assert _metrics(cut) == _metrics(whole)
+
+
+def test_checkpoints_every_0_epochs_still_save_the_end(tmp_path):
+  args = (SMOKE, '--config.num_epochs=1', '--config.checkpoint.every_epochs=0')
+  assert cli(*args, workdir=tmp_path).returncode == 0
+  again = cli(*args, workdir=tmp_path)  # reused, not trained again
+  assert again.returncode == 0 and 'complete in its checkpoint' in again.stderr
 
 
 @pytest.mark.slow
