@@ -264,7 +264,7 @@ def _check_single_run(chunk, host, pos, epoch, steps_per_epoch, last_finite, run
     good = finite[finite < first_bad]
     if len(good):
       last_finite = (epoch * steps_per_epoch + int(good[-1]) + 1, float(losses[good[-1]]))
-  if point.diverged_step is None:
+  if not point.failed:
     return last_finite
   last = 'none' if last_finite is None else f'{last_finite[1]:.6g} at step {last_finite[0]}'
   kept = rundir.latest_checkpoint(chunk.name)
@@ -273,10 +273,12 @@ def _check_single_run(chunk, host, pos, epoch, steps_per_epoch, last_finite, run
     if kept
     else 'no checkpoint had been written yet'
   )
-  raise RunError(
-    f'the training loss became non-finite at step {point.diverged_step} (epoch {epoch + 1}); '
-    f'last finite loss: {last}; {where}'
+  what = (  # finite training losses and a non-finite evaluation: the epoch's last update
+    f'the evaluation loss became non-finite after epoch {epoch + 1} (its last update)'
+    if point.diverged_step is None
+    else f'the training loss became non-finite at step {point.diverged_step} (epoch {epoch + 1})'
   )
+  raise RunError(f'{what}; last finite loss: {last}; {where}')
 
 
 def _mean(values: np.ndarray) -> float:

@@ -136,6 +136,20 @@ def test_single_run_stops_at_a_non_finite_loss_keeping_its_checkpoint(tmp_path, 
   assert records[-1]['diverged_step'] == steps_per_epoch + 1
 
 
+def test_single_run_stops_when_its_last_update_breaks_the_params(tmp_path, monkeypatch):
+  # Training losses are measured before each update: only the evaluation sees the last one.
+  original = train_lib.GridTrainer.evaluate
+
+  def evaluate(self, params, x, y):
+    out = original(self, params, x, y)
+    return {**out, 'loss': jnp.full_like(out['loss'], jnp.nan)}
+
+  monkeypatch.setattr(train_lib.GridTrainer, 'evaluate', evaluate)
+  with pytest.raises(programs.RunError, match='evaluation loss became non-finite after epoch 1'):
+    grid.run(_single_run_config(), str(tmp_path))
+  assert not (tmp_path / 'checkpoints').exists() or not os.listdir(tmp_path / 'checkpoints')
+
+
 def test_diverging_single_run_from_the_command_line_exits_1(tmp_path):
   proc = cli(
     f'--config={ROOT}/configs/lr_mnist.py:smoke',
