@@ -109,7 +109,7 @@ def _resumable_records(rundir: RunDir, program_list) -> list[dict[str, Any]]:
       epochs[name] = rundir.latest_checkpoint(name) or 0
     if r['epoch'] <= epochs[name]:
       kept.append(r)
-  rundir.keep_records(kept)
+  rundir.keep_records(kept, dropped=len(kept) < len(records))
   return kept
 
 

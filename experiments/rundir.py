@@ -191,13 +191,23 @@ class RunDir:
       self.keep_records(records)  # so that new records start on a line of their own
     return records
 
-  def keep_records(self, records: list[dict[str, Any]]) -> None:
-    """Rewrites metrics.jsonl atomically with just ``records`` (before resuming)."""
+  def keep_records(self, records: list[dict[str, Any]], dropped: bool = False) -> None:
+    """Rewrites metrics.jsonl atomically with just ``records`` (before resuming).
+
+    ``dropped``: some earlier records are left out (they will be trained again), so
+    TensorBoard is rebuilt from ``records`` too, not left holding both versions.
+    """
     tmp = self.metrics_path + '.tmp'
     with open(tmp, 'w') as f:
       for r in records:
         f.write(json.dumps(r, default=_json_default) + '\n')
     os.replace(tmp, self.metrics_path)
+    if dropped:
+      for writer in self._tb.values():
+        writer.close()
+      self._tb.clear()
+      shutil.rmtree(self._path('tensorboard'), ignore_errors=True)
+      self._tensorboard(records)
 
   def write_records(self, records: list[dict[str, Any]]) -> None:
     """Appends evaluations to metrics.jsonl (synced) and TensorBoard; counts the time."""

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -380,6 +381,26 @@ def test_a_half_written_last_record_is_left_out_on_resume(tmp_path):
   assert proc.returncode == 0, proc.stderr[-2000:]
   assert 'half-written last line' in proc.stderr and 'resumed' in proc.stderr
   assert _metrics(cut) == _metrics(whole)
+  # TensorBoard is rebuilt from the kept records: the retrained epoch is there once.
+  for point in ('point_000', 'point_002'):
+    events = _tensorboard_scalars(cut / 'tensorboard' / point)
+    assert sorted(events) == sorted(_tensorboard_scalars(whole / 'tensorboard' / point))
+    assert len(events) == len(set(events))
+
+
+def _tensorboard_scalars(folder) -> list[tuple[str, int]]:
+  """(tag, step) of every scalar in a TensorBoard folder's event files (TFRecord frames)."""
+  from tensorboardX.proto import event_pb2
+
+  out = []
+  for path in sorted(folder.iterdir()):
+    data, i = path.read_bytes(), 0
+    while i < len(data):
+      (length,) = struct.unpack('<Q', data[i : i + 8])
+      event = event_pb2.Event.FromString(data[i + 12 : i + 12 + length])
+      out += [(v.tag, event.step) for v in event.summary.value]
+      i += 12 + length + 4
+  return out
 
 
 def test_checkpoints_every_0_epochs_still_save_the_end(tmp_path):
