@@ -175,3 +175,30 @@ def test_schedule_and_its_restart_periods_are_structural_and_reach_the_optimizer
     b, state_b = theirs.update(params, state_b, params)
     assert jnp.array_equal(a, b)
     params = optax.apply_updates(params, a)
+
+
+def test_the_report_lists_choices_at_the_edge_of_their_grid(tmp_path):
+  import types
+
+  from experiments import stats
+  from experiments.report import Report, _grid_edges
+
+  points = []
+  for program, (name, best) in enumerate([('adagrad', 3.0), ('adam', 1.0)]):
+    for alpha in (0.1, 1.0, 3.0):
+      p = point(
+        len(points), program, val_loss=abs(alpha - best), **{'optimizer.learning_rate': alpha}
+      )
+      p.structural = {'optimizer.name': name}
+      points.append(p)
+  run = types.SimpleNamespace(
+    summary=select.summarize(points, 1, 'loss', 0.0),
+    configurations=stats.configurations(points),
+    points=points,
+    config={'optimizer': {'name': 'adam'}},
+  )
+  report = Report(str(tmp_path), str(tmp_path / 'out'), {'fig1_lr': 'its command'})
+  report.loaded['fig1_lr'] = run
+  lines = _grid_edges(report)
+  assert '- fig1_lr: adagrad chose α = 3, the largest of {0.1, 1, 3}.' in lines
+  assert not any('adam chose' in line for line in lines)  # α = 1: inside its grid

@@ -16,6 +16,7 @@ import datetime
 import os
 import platform
 
+from adam_jax import sweep as sweep_lib
 from experiments.console import duration
 from experiments.report import (
   deepobs,
@@ -33,6 +34,7 @@ from experiments.report.common import (
   MODEL_NAMES,
   Report,
   acc,
+  learning_rate,
   table,
 )
 
@@ -101,7 +103,7 @@ def write(
       + '. Their sections show what an earlier run left, if anything.',
       '',
     ]
-  head += _findings(r) + _goals(r)
+  head += _findings(r) + _goals(r) + _grid_edges(r)
   path = os.path.join(out, 'REPORT.md')
   with open(path, 'w') as f:
     f.write('\n'.join(head + r.lines).rstrip() + '\n')
@@ -124,6 +126,43 @@ def _findings(r: Report) -> list[str]:
     'the published runs fall where 95% of our single runs would.',
     '',
     *table(['experiment', 'claim', 'verdict'], r.findings),
+  ]
+
+
+def _grid_edges(r: Report) -> list[str]:
+  """The tuning choices that sit at an end of their α grid: the best α may lie beyond it."""
+  notes = []
+  for name in r.commands:
+    if (run := r.run(name)) is None:
+      continue
+    reruns = set(run.summary.get('rerun_programs') or [])
+    for i in run.summary.get('best_configuration_per_program') or []:
+      c = run.configurations[i] if i is not None else None
+      if c is None or c.program in reruns:
+        continue
+      grid = sorted({learning_rate(p) for p in run.points if p.program == c.program})
+      alpha = learning_rate(c)
+      if len(grid) >= 3 and alpha in (grid[0], grid[-1]):
+        end = 'largest' if alpha == grid[-1] else 'smallest'
+        optimizer = c.get('optimizer.name') or run.config['optimizer']['name']
+        rest = {k: v for k, v in c.structural.items() if k != 'optimizer.name'}
+        label = optimizer + (f' ({sweep_lib.label(rest)})' if rest else '')
+        notes.append(
+          f'{name}: {label} chose α = {alpha:g}, the {end} of '
+          + '{'
+          + ', '.join(f'{a:g}' for a in grid)
+          + '}'
+        )
+  if not notes:
+    return []
+  return [
+    '## Choices at the edge of their grid',
+    '',
+    'A configuration chosen at an end of its α grid may be beaten by an α outside it, so a '
+    'comparison with it favours the others:',
+    '',
+    *(f'- {n}.' for n in notes),
+    '',
   ]
 
 

@@ -52,6 +52,14 @@ def section(r: Report) -> None:
 
 def _dropout(r: Report) -> None:
   run = r.run('fig2a_mlp_dropout')
+  eps = run.config['optimizer'].get('eps')
+  if eps and any(p.get('optimizer.name') == 'adadelta' for p in run.points):
+    r.lines += [
+      f"Every optimizer that has an ε runs with ε = {eps:g} (the paper's Adam ε). AdaDelta's "
+      f'own default is 1e-6 (Zeiler), and its steps scale with √ε: here they start about '
+      f'{(1e-6 / eps) ** 0.5:.0f}× smaller, which the α grid only partly makes up for.',
+      '',
+    ]
   r.curves(
     'fig2a_mlp_dropout.png',
     [
