@@ -3,9 +3,9 @@
 Each program's point is chosen on the validation split (the training split when there is
 none) by ``eval.select_metric``, and reported on the test split. A diverged point, or one
 whose metric is not finite, is never chosen in tuning (a rerun's configuration is a
-result: it is reported with its diverged seeds counted). Ties (accuracy is a count of examples, so
-equal values are common) go to the point with the lower loss on the same split, then to
-the earlier grid point.
+result: it is reported with its diverged seeds counted). Ties (accuracy is a count of
+examples, so equal values are common) go to the point with the lower loss on the same
+split, then to the earlier grid point.
 """
 
 from __future__ import annotations
