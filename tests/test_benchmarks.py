@@ -26,4 +26,5 @@ def test_bench_update_runs():
 def test_bench_sweep_grid_runs_with_each_strategy():
   for strategy, used in (('vmap', 'vmap'), ('map', 'map'), ('auto', 'vmap')):  # LR: vmap
     seconds, chosen = bench_sweep.epoch_seconds('lr', 2, strategy, 256, reps=1)
-    assert seconds > 0 and chosen == used or jax.default_backend() != 'cpu'
+    assert seconds > 0
+    assert chosen == used or jax.default_backend() != 'cpu'  # 'auto' may choose otherwise

@@ -307,6 +307,18 @@ def test_host_reachable_is_bounded():
   assert time.perf_counter() - start < 2
 
 
+def test_host_reachable_gives_up_on_a_hanging_lookup(monkeypatch):
+  # A DNS lookup that hangs ignores socket timeouts: the probe must not wait for it.
+  def hang(*args, **kwargs):
+    time.sleep(5)
+    raise OSError('too late')
+
+  monkeypatch.setattr(socket, 'create_connection', hang)
+  start = time.perf_counter()
+  assert not data._host_reachable('example.org', 443, timeout=0.5)
+  assert time.perf_counter() - start < 2
+
+
 # ---------------------------------------------------------------------------------------
 # Synthetic data, names, helpers.
 

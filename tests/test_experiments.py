@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import importlib
 import json
+import math
 import os
 import subprocess
 import sys
@@ -129,7 +130,9 @@ def test_real_data_pipeline_under_tfds_mock_data(tmp_path):
   config.sweep.optimizer.name = ('adam',)
   with tfds.testing.mock_data(num_examples=96):
     summary = run_experiment(config, str(tmp_path))
-  assert summary['points'][0]['final']['test']['accuracy'] >= 0.0
+  final = summary['points'][0]['final']
+  assert 0.0 <= final['test']['accuracy'] <= 1.0 and math.isfinite(final['test']['loss'])
+  assert set(final) == {'train', 'validation', 'test'}
   records = read_metrics(str(tmp_path))
   assert records[-1]['step'] == 2 * (80 // config.batch_size)
 

@@ -105,6 +105,12 @@ def test_each_optimizer_can_be_built_from_a_config_with_all_its_fields_set(name)
   validate.validate(config, overrides={f'optimizer.{k}' for k in optimizer_hparams(name)})
   kwargs = programs.optimizer_kwargs(config)
   assert set(kwargs) == set(optimizer_hparams(name)) - NOT_ON_THE_COMMAND_LINE
+  for key, value in kwargs.items():  # each as it was set (dtypes by name)
+    if key != 'learning_rate':
+      expected = values[key]
+      assert (
+        (jnp.dtype(value) == jnp.dtype(expected)) if key.endswith('dtype') else (value == expected)
+      ), (key, value, expected)
   from adam_jax import get_optimizer
 
   get_optimizer(name, **kwargs)  # accepted as given

@@ -111,7 +111,19 @@ def _is_adam(x) -> bool:
   return hasattr(x, 'mu') and hasattr(x, 'nu')
 
 
-@pytest.mark.parametrize('name', ['adam', 'adamax', 'amsgrad', 'nadam', 'adamw', 'nd_adam'])
+@pytest.mark.parametrize(
+  'name', ['adam', 'adamax', 'amsgrad', 'nadam', 'adamw', 'swats', 'nd_adam']
+)
+def test_bfloat16_params_get_float32_second_moments(name):
+  params = {'w': jnp.ones((3, 4), jnp.bfloat16), 'b': jnp.zeros(4, jnp.bfloat16)}
+  state = adam_jax.get_optimizer(name, learning_rate=1e-3).init(params)
+  holders = [x for x in jax.tree.leaves(state, is_leaf=_is_adam) if _is_adam(x)]
+  moments = [getattr(h, f) for h in holders for f in ('nu', 'nu_max') if hasattr(h, f)]
+  assert moments
+  assert {leaf.dtype for m in moments for leaf in jax.tree.leaves(m)} == {jnp.dtype('float32')}
+
+
+@pytest.mark.parametrize('name', ['adam', 'adamax', 'amsgrad', 'nadam', 'adamw'])
 def test_bfloat16_second_moments_keep_moving(name):
   # A bfloat16 buffer cannot take a step of 0.001·x: optax's bfloat16 nu stops at 0.25 after
   # 2,000 steps of g = 1 (exactly 1 − 0.999^2000 = 0.865). Ours keeps it in float32, so
@@ -262,11 +274,16 @@ def test_temporal_average_chained_last_in_optax_pipeline():
   )
   params = jnp.array([2.0, -3.0])
   state = opt.init(params)
+  trajectory = []
   for _ in range(300):
     grads = jax.grad(lambda p: jnp.sum(p**2))(params)
     updates, state = opt.update(grads, state, params)
     params = optax.apply_updates(params, updates)
+    trajectory.append(np.asarray(params))
   averaged = adam_jax.averaged_params(state)
+  # The average of the params after the whole chain's update (§7.2), not of anything else.
+  expected = ref.temporal_average(np.asarray(trajectory, np.float64), 0.9)[-1]
+  np.testing.assert_allclose(averaged, expected, rtol=1e-5, atol=1e-7)
   assert float(jnp.abs(averaged).max()) < 0.05
   with pytest.raises(ValueError, match='exactly one TemporalAverageState'):
     adam_jax.averaged_params(adam_jax.adam().init(params))

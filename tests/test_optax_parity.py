@@ -159,8 +159,18 @@ def test_updates_keep_the_gradients_dtype_and_multisteps_accumulates(name, dtype
   updates, _ = jax.jit(opt.update)(grads, jax.jit(opt.init)(params), params)
   assert updates.dtype == grads.dtype
   every4 = optax.MultiSteps(opt, every_k_schedule=4)
-  updates, _ = jax.jit(every4.update)(grads, jax.jit(every4.init)(params), params)
-  np.testing.assert_array_equal(updates, jnp.zeros_like(grads))  # accumulating, no step yet
+  state = jax.jit(every4.init)(params)
+  # The mean's signs differ from the last mini-batch's: sign-like first steps tell them apart.
+  mini = [jnp.array(g, dtype) for g in ([1.0, 2.0], [-3.0, 1.0], [0.5, -4.0], [2.0, 0.5])]
+  for g in mini[:3]:
+    updates, state = jax.jit(every4.update)(g, state, params)
+    np.testing.assert_array_equal(updates, jnp.zeros_like(grads))  # accumulating, no step yet
+  updates, _ = jax.jit(every4.update)(mini[3], state, params)
+  mean = sum(g.astype(jnp.float32) for g in mini) / 4  # one step on the mean gradient
+  once, _ = jax.jit(opt.update)(mean.astype(grads.dtype), jax.jit(opt.init)(params), params)
+  np.testing.assert_allclose(
+    np.asarray(updates, np.float32), np.asarray(once, np.float32), rtol=2e-2, atol=1e-6
+  )
 
 
 STATE_DTYPES = ['float16', 'bfloat16', 'float32', 'float64', 'complex64', 'complex128']

@@ -335,6 +335,7 @@ def test_nonnegative_median_is_numpys_median_without_a_sort(size):
   assert np.isnan(median(np.where(np.arange(size) == 0, np.nan, x)))
   batched = jax.vmap(median)(jnp.stack([jnp.asarray(c) for c in cases]))
   np.testing.assert_array_equal(batched, [np.median(c) for c in cases])
+  assert 'sort' not in str(jax.make_jaxpr(diagnostics.nonnegative_median)(x))
 
 
 def test_diagnostics_find_adam_inside_chains_and_skip_other_optimizers():
