@@ -66,7 +66,7 @@ def section(r: Report) -> None:
   r.lines += table(
     [
       'β2',
-      f'loss of the choice, bias correction (mean ± std, {seeds} seeds)',
+      f'loss of the choice, bias correction (mean ± std, {seeds} seed{"s" * (seeds != 1)})',
       'diverged in the grid',
       'loss of the choice, none',
       'diverged in the grid',
