@@ -125,10 +125,11 @@ def test_bfloat16_params_get_float32_second_moments(name):
 
 @pytest.mark.parametrize('name', ['adam', 'adamax', 'amsgrad', 'nadam', 'adamw'])
 def test_bfloat16_second_moments_keep_moving(name):
-  # A bfloat16 buffer cannot take a step of 0.001·x: optax's bfloat16 nu stops at 0.25 after
-  # 2,000 steps of g = 1 (exactly 1 − 0.999^2000 = 0.865). Ours keeps it in float32, so
-  # the updates of bfloat16 params follow float32 ones (to the ~2-3% at which a bfloat16 m, as
-  # optax's, settles near its target; with a bfloat16 nu they were 27-86% off).
+  # A bfloat16 buffer cannot take a step of 0.001·x: after 2,000 steps of g = 1 a bfloat16
+  # nu stops at 0.25 (ours before) or 0.5 (optax's), not 1 − 0.999^2000 = 0.865. Ours keeps
+  # it in float32, so the updates of bfloat16 params follow float32 ones (to the ~2-3% at
+  # which a bfloat16 m, as optax's, settles near its target; with a bfloat16 nu they were
+  # 27-86% off).
   def run(dtype):
     params = jnp.ones((3, 4), dtype)
     opt = adam_jax.get_optimizer(name, learning_rate=1e-3)
