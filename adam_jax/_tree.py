@@ -153,9 +153,12 @@ def accumulator_dtype(dtype: Any, real: bool = False) -> jnp.dtype:
   return jnp.promote_types(dtype, jnp.float32)  # complex64 stays complex64
 
 
-def real_zeros_like(params: Tree) -> Tree:
-  """Zeros for second moments: real, at least float32 (:func:`accumulator_dtype`)."""
-  return jax.tree.map(lambda p: jnp.zeros_like(p, accumulator_dtype(_dtype(p), True)), params)
+def accumulator_zeros_like(params: Tree, real: bool = False) -> Tree:
+  """Zeros for slow averages of ``params``: at least float32 (:func:`accumulator_dtype`).
+
+  ``real``: for second moments (real, also for complex params).
+  """
+  return jax.tree.map(lambda p: jnp.zeros_like(p, accumulator_dtype(_dtype(p), real)), params)
 
 
 def abs_sq(x: jax.Array) -> jax.Array:

@@ -90,7 +90,7 @@ def swats(
     return SwatsState(
       count=jnp.zeros([], jnp.int32),
       mu=_tree.zeros_like(params),
-      nu=_tree.real_zeros_like(params),
+      nu=_tree.accumulator_zeros_like(params, real=True),
       trace=_tree.zeros_like(params),
       projection=zero,
       sgd_learning_rate=zero,

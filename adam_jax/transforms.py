@@ -67,7 +67,7 @@ def _init_moments(params: Tree, mu_dtype: Any, num_second: int = 1) -> tuple[Tre
   params = _tree.as_arrays(params)
   mu_dtype = optax_utils.canonicalize_dtype(mu_dtype)
   return (_tree.zeros_like(params, mu_dtype),) + tuple(
-    _tree.real_zeros_like(params) for _ in range(num_second)
+    _tree.accumulator_zeros_like(params, real=True) for _ in range(num_second)
   )
 
 
@@ -377,9 +377,7 @@ def temporal_average(
   def init_fn(params):
     return TemporalAverageState(
       _zero_count(),
-      jax.tree.map(
-        lambda p: jnp.zeros_like(p, _tree.accumulator_dtype(p.dtype)), _tree.as_arrays(params)
-      ),
+      _tree.accumulator_zeros_like(_tree.as_arrays(params)),
       jnp.zeros([], _tree.hp_dtype()),
     )
 

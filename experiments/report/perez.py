@@ -134,9 +134,7 @@ def _table(r: Report, found: Table) -> None:
     if (run := r.run(name)) is not None
   ]
   screen = r.run('perez_cnn_screen')
-  screened = (
-    {int(p.get('seed', screen.config.get('seed', 0))) for p in screen.points} if screen else set()
-  )
+  screened = set(screen.summary['seeds']) if screen else set()
   for name in ('perez_cnn_adam', 'perez_cnn_adamax'):
     if (run := r.run(name)) is not None and (shared := screened & set(run.summary['seeds'])):
       setup.append(
