@@ -208,3 +208,30 @@ def test_the_report_lists_choices_at_the_edge_of_their_grid(tmp_path):
   lines = _grid_edges(report)
   assert '- fig1_lr: adagrad chose α = 3, the largest of {0.1, 1, 3}.' in lines
   assert not any('adam chose' in line for line in lines)  # α = 1: inside its grid
+
+
+def test_the_report_says_how_far_an_interrupted_run_got_not_that_it_never_ran(tmp_path):
+  from experiments.report import Report
+
+  workdir = tmp_path / 'cnn'
+  workdir.mkdir()
+  (workdir / 'config.json').write_text(json.dumps({'num_epochs': 20}))
+  records = [{'epoch': e, 'split': 'train', 'grid_index': 0} for e in (1, 2, 3, 4)]
+  (workdir / 'metrics.jsonl').write_text(''.join(json.dumps(x) + '\n' for x in records))
+  report = Report(str(tmp_path), str(tmp_path / 'out'), {'cnn': 'its command', 'lr': 'other'})
+  report.provenance('cnn', 'lr')
+  assert report.lines[1] == (
+    'wall time: not finished (stopped after epoch 4 of 20; '
+    '`python -m experiments.reproduce --only=cnn` resumes it)'
+  )
+  assert report.lines[4] == 'wall time: not run'  # no workdir at all
+
+
+def test_the_report_names_a_choice_by_its_optimizer_and_its_structural_options():
+  from experiments.report.common import choice_name
+
+  p = point(0)
+  p.structural = {'model.dropout': False, 'optimizer.name': 'adam'}
+  assert choice_name(p) == 'adam without dropout'
+  p.structural = {'optimizer.name': 'sgd', 'optimizer.nesterov': True, 'model.dropout': True}
+  assert choice_name(p) == 'sgd nesterov=True with dropout'

@@ -23,6 +23,7 @@ from experiments.console import duration
 from experiments.plots import mean_of
 from experiments.point import Point
 from experiments.results import Run
+from experiments.rundir import read
 from experiments.stats import Configuration
 
 # Reference numbers (REFERENCE.md): Pérez's MNIST test accuracy, 20 epochs, α/√t.
@@ -101,8 +102,20 @@ class Report:
     for name in names:
       run = self.run(name)
       cmd = self.commands.get(name)
-      time = duration(run.train_wall_time_s) if run else 'not run'
+      time = duration(run.train_wall_time_s) if run else self.unfinished(name) or 'not run'
       self.lines += [f'`{cmd}`  ', f'wall time: {time}', ''] if cmd else []
+
+  def unfinished(self, name: str) -> str:
+    """How far an interrupted run of ``name`` got ('' when it has not started)."""
+    workdir = os.path.join(self.runs, name)
+    config = read(os.path.join(workdir, 'config.json'), None)
+    epochs = [r['epoch'] for r in read(os.path.join(workdir, 'metrics.jsonl'), []) if 'epoch' in r]
+    if config is None or not epochs:
+      return ''
+    return (
+      f'not finished (stopped after epoch {max(epochs)} of {config["num_epochs"]}; '
+      f'`python -m experiments.reproduce --only={name}` resumes it)'
+    )
 
   def missing(self, name: str) -> bool:
     """Whether experiment ``name`` has not run; if so, says how to run it."""
@@ -153,6 +166,17 @@ def learning_rate(point: Choice) -> float:
 def dropout(point: Choice) -> bool:
   """Whether the point's model has dropout."""
   return bool(point.get('model.dropout', False))
+
+
+def choice_name(point: Choice) -> str:
+  """'adam without dropout', 'sgd nesterov=True': the optimizer, then the program's choices."""
+  words = [optimizer_name(point)]
+  for key, value in point.structural.items():
+    if key == 'model.dropout':
+      words.append('with dropout' if value else 'without dropout')
+    elif key != 'optimizer.name':
+      words.append(f'{key.rsplit(".", 1)[-1]}={value}')
+  return ' '.join(w for w in words if w)
 
 
 def program_name(point: Choice) -> str:
@@ -257,7 +281,7 @@ def ranking_sentence(run: Run, epoch: int) -> str:
   chosen = run.best_configurations()
   names = [optimizer_name(c) for c in chosen]
   if len(set(names)) < len(names):  # several programs per optimizer: name their choices
-    names = [sweep_lib.label(c.structural).replace('optimizer.name=', '') for c in chosen]
+    names = [choice_name(c) for c in chosen]
   ranked = sorted(
     (series(run, c, 'train', 'loss').get(epoch, math.inf), name)
     for c, name in zip(chosen, names, strict=True)

@@ -72,6 +72,12 @@ def section(r: Report) -> None:
         )
   r.lines += [' '.join(lines), ''] if lines else []
   _diagnostics(r, [x for x in (run, r.run(PEREZ_RUN)) if x is not None])
+  if r.run(PEREZ_RUN) is None:
+    r.lines += [
+      f"The 20-epoch diagnostics of Pérez's CNN (`{PEREZ_RUN}`) are not in this report: "
+      f'{r.unfinished(PEREZ_RUN) or "not run"}.',
+      '',
+    ]
   r.provenance(RUN)
 
 
