@@ -225,6 +225,11 @@ def test_the_report_says_how_far_an_interrupted_run_got_not_that_it_never_ran(tm
     '`python -m experiments.reproduce --only=cnn` resumes it)'
   )
   assert report.lines[4] == 'wall time: not run'  # no workdir at all
+  # Program 2 (run after program 1's 4 epochs) stopped after its third: not "epoch 4".
+  records += [{'epoch': e, 'split': 'train', 'grid_index': 1, 'program': 1} for e in (1, 2, 3)]
+  (workdir / 'metrics.jsonl').write_text(''.join(json.dumps(x) + '\n' for x in records))
+  stopped = 'not finished (stopped after epoch 3 of 20 in program 2;'
+  assert report.progress('cnn').startswith(stopped)
 
 
 def test_the_report_names_a_choice_by_its_optimizer_and_its_structural_options():

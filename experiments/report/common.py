@@ -102,18 +102,20 @@ class Report:
     for name in names:
       run = self.run(name)
       cmd = self.commands.get(name)
-      time = duration(run.train_wall_time_s) if run else self.unfinished(name) or 'not run'
+      time = duration(run.train_wall_time_s) if run else self.progress(name)
       self.lines += [f'`{cmd}`  ', f'wall time: {time}', ''] if cmd else []
 
-  def unfinished(self, name: str) -> str:
-    """How far an interrupted run of ``name`` got ('' when it has not started)."""
+  def progress(self, name: str) -> str:
+    """How far an unfinished run of ``name`` got: where it stopped, or 'not run'."""
     workdir = os.path.join(self.runs, name)
     config = read(os.path.join(workdir, 'config.json'), None)
-    epochs = [r['epoch'] for r in read(os.path.join(workdir, 'metrics.jsonl'), []) if 'epoch' in r]
-    if config is None or not epochs:
-      return ''
+    records = [r for r in read(os.path.join(workdir, 'metrics.jsonl'), []) if 'epoch' in r]
+    if config is None or not records:
+      return 'not run'
+    last = records[-1]  # records are appended in training order: where it stopped
+    program = f' in program {last["program"] + 1}' if any(r.get('program') for r in records) else ''
     return (
-      f'not finished (stopped after epoch {max(epochs)} of {config["num_epochs"]}; '
+      f'not finished (stopped after epoch {last["epoch"]} of {config["num_epochs"]}{program}; '
       f'`python -m experiments.reproduce --only={name}` resumes it)'
     )
 

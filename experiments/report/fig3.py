@@ -75,7 +75,7 @@ def section(r: Report) -> None:
   if r.run(PEREZ_RUN) is None:
     r.lines += [
       f"The 20-epoch diagnostics of Pérez's CNN (`{PEREZ_RUN}`) are not in this report: "
-      f'{r.unfinished(PEREZ_RUN) or "not run"}.',
+      f'{r.progress(PEREZ_RUN)}.',
       '',
     ]
   r.provenance(RUN)
