@@ -1,20 +1,26 @@
 """adam_jax: Adam, AdaMax and every ablation of Kingma & Ba as pure Optax transformations."""
 
 from adam_jax.followups import NdAdamState, SwatsState, nd_adam, swats, swats_switched_at
+from adam_jax.hooks import EVAL_PARAMS, STATE_METRICS, evaluation_params, state_metrics
 from adam_jax.optimizers import (
-  OPTIMIZERS,
   ScaleByLearningRateState,
   adam,
   adamax,
   adamw,
   add_decoupled_weight_decay,
   amsgrad,
-  get_optimizer,
   momentum,
   nadam,
   nesterov,
-  optimizer_hparams,
   scale_by_learning_rate,
+)
+from adam_jax.registry import (
+  OPTIMIZERS,
+  OptimizerError,
+  OptimizerSpec,
+  describe,
+  get_optimizer,
+  optimizer_hparams,
 )
 from adam_jax.schedules import inverse_sqrt_decay, normalized_weight_decay, warm_restarts
 from adam_jax.transforms import (
@@ -33,8 +39,12 @@ from adam_jax.transforms import (
 __version__ = '0.1.0'
 
 __all__ = [
+  'EVAL_PARAMS',
   'NdAdamState',
   'OPTIMIZERS',
+  'OptimizerError',
+  'OptimizerSpec',
+  'STATE_METRICS',
   'ScaleByAdamState',
   'ScaleByAdamaxState',
   'ScaleByAmsgradState',
@@ -47,6 +57,8 @@ __all__ = [
   'add_decoupled_weight_decay',
   'amsgrad',
   'averaged_params',
+  'describe',
+  'evaluation_params',
   'get_optimizer',
   'inverse_sqrt_decay',
   'momentum',
@@ -60,6 +72,7 @@ __all__ = [
   'scale_by_amsgrad',
   'scale_by_learning_rate',
   'scale_by_nadam',
+  'state_metrics',
   'swats',
   'swats_switched_at',
   'temporal_average',

@@ -1,17 +1,14 @@
-"""Optimizers (direction + learning rate) and the registry of every optimizer by name."""
+"""Optimizers: an update direction of :mod:`adam_jax.transforms` chained with a learning rate."""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import optax
 
 from adam_jax import _tree
-from adam_jax.followups import nd_adam, swats
 from adam_jax.transforms import (
   AmsgradVariant,
   BoolLike,
@@ -25,10 +22,9 @@ ArrayLike = jax.typing.ArrayLike
 LearningRate = ArrayLike | optax.Schedule
 
 
-class ScaleByLearningRateState(NamedTuple):
-  """State of :func:`scale_by_learning_rate` with a schedule: the steps taken."""
-
-  count: jax.Array
+# The state of scale_by_learning_rate with a schedule is optax's own (the steps taken), so
+# that code looking for optax's schedule state (``optax.tree.get(state, 'count')``) finds it.
+ScaleByLearningRateState = optax.ScaleByScheduleState
 
 
 def scale_by_learning_rate(
@@ -38,15 +34,18 @@ def scale_by_learning_rate(
 
   Like ``optax.scale_by_learning_rate``, but the learning rate (a float, a traced array or
   a schedule of the step count) is applied in float32 and the result cast back to each
-  update's dtype, so a traced float32 α leaves bfloat16 updates bfloat16.
+  update's dtype, so a traced float32 α leaves bfloat16 updates bfloat16. Not optax's own:
+  ``optax.scale`` multiplies by α as given (a traced float32 α promotes bfloat16 updates to
+  float32) and ``optax.scale_by_schedule`` rounds α_t to the update's dtype first (α in
+  bfloat16 keeps 3 significant digits), and neither takes Python-scalar leaves.
 
   Args:
     learning_rate: α, a scalar or a schedule ``count -> α_t`` (count = steps taken).
     flip_sign: return :math:`-\alpha_t \cdot u` (for gradient descent).
 
   Returns:
-    An :class:`optax.GradientTransformation`; stateless for a scalar, counting steps for a
-    schedule.
+    An :class:`optax.GradientTransformation`; stateless for a scalar; for a schedule its
+    state is optax's ``ScaleByScheduleState`` (the steps taken).
   """
   sign = -1.0 if flip_sign else 1.0
 
@@ -75,15 +74,16 @@ def scale_by_learning_rate(
 
 
 def add_decoupled_weight_decay(
-  weight_decay: ArrayLike, mask: Any = None
+  weight_decay: ArrayLike | optax.Schedule, mask: Any = None
 ) -> optax.GradientTransformation:
   r"""Adds :math:`\lambda \theta` to the updates, keeping their dtype (AdamW's decay).
 
-  ``optax.add_decayed_weights`` computes the same sum; this version casts it back to the
-  update's dtype so that a traced float32 λ does not promote bfloat16 updates.
+  ``optax.add_decayed_weights`` (its state, mask, schedules and ``None`` leaves), with λ
+  in float32 and each sum cast back to the update's dtype, so that a traced float32 λ
+  does not promote bfloat16 updates; Python-scalar leaves are taken too.
 
   Args:
-    weight_decay: λ (may be a traced scalar).
+    weight_decay: λ (a number, a traced scalar, or a schedule of the step count).
     mask: optional pytree of bools (or a callable of params returning one) saying which
       leaves are decayed, as in ``optax.masked``.
 
@@ -93,18 +93,19 @@ def add_decoupled_weight_decay(
   References:
     Loshchilov & Hutter, *Decoupled Weight Decay Regularization*, ICLR 2019: Algorithm 2.
   """
+  decay = optax.add_decayed_weights(
+    weight_decay if callable(weight_decay) else _tree.hp(weight_decay), mask
+  )
 
   def update_fn(updates, state, params=None):
     if params is None:
       raise ValueError(_tree.NO_PARAMS_MSG)
-    lam = _tree.hp(weight_decay)
     updates, params = _tree.as_arrays(updates), _tree.as_arrays(params)
-    return jax.tree.map(
-      lambda u, p: (u + lam * p).astype(_tree.out_dtype(u)), updates, params
-    ), state
+    decayed, state = decay.update(updates, state, params)
+    cast = jax.tree.map(lambda d, u: d.astype(_tree.out_dtype(u)), decayed, updates)
+    return cast, state
 
-  tx = optax.GradientTransformation(optax.init_empty_state, update_fn)
-  return tx if mask is None else optax.masked(tx, mask)
+  return optax.GradientTransformation(decay.init, update_fn)
 
 
 def adam(
@@ -314,97 +315,3 @@ def nesterov(
 ) -> optax.GradientTransformation:
   """SGD with Nesterov momentum, as the paper's baseline: ``optax.sgd(..., nesterov=True)``."""
   return optax.sgd(learning_rate, momentum=momentum, nesterov=True)
-
-
-OPTIMIZERS: dict[str, Callable[..., optax.GradientTransformation]] = {
-  'adam': adam,
-  'adamax': adamax,
-  'amsgrad': amsgrad,
-  'nadam': nadam,
-  'adamw': adamw,
-  'swats': swats,
-  'nd_adam': nd_adam,
-  # Baselines of the paper's figures, taken from optax as they are.
-  'sgd': optax.sgd,
-  'momentum': momentum,
-  'nesterov': nesterov,
-  'adagrad': optax.adagrad,
-  'rmsprop': optax.rmsprop,
-  'adadelta': optax.adadelta,
-}
-
-
-# Hyperparameters that an optimizer takes as Python values (they choose code, so they
-# cannot be traced): a sweep over one of them runs one program per value.
-STATIC_HPARAMS: dict[str, frozenset[str]] = {
-  'adam': frozenset({'mu_dtype'}),
-  'adamax': frozenset({'mu_dtype'}),
-  'nadam': frozenset({'mu_dtype'}),
-  'amsgrad': frozenset({'variant', 'mu_dtype'}),
-  'adamw': frozenset({'mask', 'mu_dtype'}),
-  'nd_adam': frozenset({'vector_mask'}),
-  'sgd': frozenset({'nesterov', 'accumulator_dtype'}),
-  'rmsprop': frozenset({'eps_in_sqrt', 'centered', 'nesterov', 'bias_correction'}),
-  'adadelta': frozenset({'weight_decay_mask'}),
-}
-
-
-def static_hparams(name: str) -> frozenset[str]:
-  """The hyperparameters of optimizer ``name`` that must be Python values, not arrays."""
-  _lookup(name)
-  return STATIC_HPARAMS.get(name, frozenset())
-
-
-def optimizer_hparams(name: str) -> tuple[str, ...]:
-  """The keyword arguments the optimizer ``name`` accepts."""
-  return tuple(inspect.signature(_lookup(name)).parameters)
-
-
-def optimizer_defaults(name: str) -> dict[str, Any]:
-  """The default value of each keyword argument of optimizer ``name`` that has one."""
-  params = inspect.signature(_lookup(name)).parameters.values()
-  return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
-
-
-def _lookup(name: str) -> Callable[..., optax.GradientTransformation]:
-  try:
-    return OPTIMIZERS[name]
-  except KeyError:
-    raise ValueError(
-      f'unknown optimizer {name!r}; valid names: {", ".join(sorted(OPTIMIZERS))}'
-    ) from None
-
-
-def get_optimizer(name: str, **hparams: Any) -> optax.GradientTransformation:
-  """Builds a registered optimizer by name.
-
-  Examples:
-    >>> import adam_jax
-    >>> opt = adam_jax.get_optimizer('adamax', learning_rate=2e-3, b2=0.999)
-    >>> adam_jax.get_optimizer('adamm')  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    ValueError: unknown optimizer 'adamm'; valid names: adadelta, adagrad, adam, ..., swats
-
-  Args:
-    name: one of :data:`OPTIMIZERS`: ``adam``, ``adamax``, ``amsgrad``, ``nadam``,
-      ``adamw``, ``swats``, ``nd_adam``, and the optax baselines ``sgd``, ``momentum``,
-      ``nesterov``, ``adagrad``, ``rmsprop`` (with ``momentum`` and ``nesterov=True``:
-      Algorithm 8.6 of the Deep Learning book), ``adadelta``.
-    **hparams: the optimizer's keyword arguments (numbers, traced arrays or schedules).
-
-  Returns:
-    An :class:`optax.GradientTransformation`.
-
-  Raises:
-    ValueError: for an unknown name, or a hyperparameter the optimizer does not take.
-  """
-  factory = _lookup(name)
-  accepted = optimizer_hparams(name)
-  unknown = sorted(set(hparams) - set(accepted))
-  if unknown:
-    raise ValueError(
-      f'optimizer {name!r} takes no hyperparameter {", ".join(unknown)}; '
-      f'it takes: {", ".join(accepted)}'
-    )
-  return factory(**hparams)

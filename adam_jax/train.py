@@ -1,7 +1,7 @@
 """Device-resident training: an epoch is one compiled ``lax.scan``, a grid one program.
 
-A :class:`GridTrainer` trains G copies of one model (one *program*: same model, optimizer
-name and schedule) side by side; the G grid points differ in numeric hyperparameters
+A :class:`GridTrainer` trains G copies of one model (one *program*: same model, same
+optimizer factory) side by side; the G grid points differ in numeric hyperparameters
 (``optimizer.learning_rate``, ``optimizer.b2``, ``model.l2``, the ``bias_correction``
 switch, ``seed``, ...), which enter the compiled program as traced arrays of shape (G,).
 Parameters, optimizer states, dropout keys and metrics carry the leading grid axis; the
@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import jax
@@ -25,12 +25,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from adam_jax import _extras, losses
+from adam_jax import _extras, hooks, losses
 from adam_jax import data as data_lib
 from adam_jax import diagnostics as diagnostics_lib
-from adam_jax.followups import swats_switched_at
-from adam_jax.optimizers import get_optimizer, optimizer_defaults
-from adam_jax.schedules import inverse_sqrt_decay, warm_restarts
 
 try:
   import flax.linen as nn
@@ -39,8 +36,9 @@ except ModuleNotFoundError as error:  # the 'experiments' extra
   raise
 
 Hparams = Mapping[str, Any]  # dotted path -> value, e.g. {'optimizer.learning_rate': 1e-3}
+# A grid point's hyperparameters (Python values and traced scalars) -> its optimizer.
+OptimizerFactory = Callable[[Hparams], optax.GradientTransformation]
 
-SCHEDULES = ('constant', 'inverse_sqrt', 'warm_restarts')
 GRID_STRATEGIES = ('vmap', 'map')
 GRID_AXIS, DATA_AXIS = 'grid', 'data'
 DIAGNOSTICS = 'optimizer'  # key of the per-layer statistics among an epoch's metrics
@@ -245,47 +243,6 @@ class Task:
     return {'loss': losses.softmax_cross_entropy(out, y), 'accuracy': losses.accuracy(out, y)}
 
 
-def make_optimizer(
-  name: str,
-  hparams: Mapping[str, Any],
-  schedule: str = 'constant',
-  *,
-  steps_per_epoch: int = 1,
-  restart_epochs: int = 1,
-  restart_mult: float = 2.0,
-) -> optax.GradientTransformation:
-  """The optimizer ``name`` with ``hparams`` (possibly traced) and its learning-rate schedule.
-
-  Args:
-    name: a registered optimizer.
-    hparams: its keyword arguments (numbers or traced scalars).
-    schedule: 'constant'; 'inverse_sqrt' (α/√t, t the step); 'warm_restarts' (SGDR's cosine
-      with warm restarts: the first period ``restart_epochs`` epochs, each next one
-      ``restart_mult`` times longer; with adamw it is AdamWR).
-    steps_per_epoch: steps in an epoch (for the restart periods).
-    restart_epochs: the first period of 'warm_restarts', in epochs.
-    restart_mult: each period's length over the one before.
-
-  Returns:
-    An :class:`optax.GradientTransformation`.
-  """
-  if schedule not in SCHEDULES:
-    raise ValueError(f'unknown schedule {schedule!r}; valid: {", ".join(SCHEDULES)}')
-  hparams = dict(hparams)
-  if schedule == 'inverse_sqrt':
-    hparams['learning_rate'] = inverse_sqrt_decay(hparams['learning_rate'])
-  elif schedule == 'warm_restarts':
-    first = max(1, round(restart_epochs * steps_per_epoch))
-    hparams['learning_rate'] = warm_restarts(
-      hparams['learning_rate'], first, period_mult=restart_mult
-    )
-  return get_optimizer(name, **hparams)
-
-
-def _section(hparams: Hparams, prefix: str) -> dict[str, Any]:
-  return {k[len(prefix) + 1 :]: v for k, v in hparams.items() if k.startswith(prefix + '.')}
-
-
 def epoch_order(seed: Any, epoch: Any, num_examples: int, batch_size: int) -> jax.Array:
   """Example indices of one epoch, shape (num_batches, batch_size); the remainder is dropped.
 
@@ -301,16 +258,21 @@ def epoch_order(seed: Any, epoch: Any, num_examples: int, batch_size: int) -> ja
 class GridTrainer:
   """Trains a grid of G points of one program; every method is one compiled call.
 
+  The model is evaluated on the weights :func:`adam_jax.evaluation_params` finds in the
+  optimizer's state (a temporal average, schedule-free's x_t), else on the training
+  params; the metrics :func:`adam_jax.state_metrics` finds there (SWATS's switch step)
+  join each epoch's metrics.
+
   Attributes:
     task: the model and its loss.
-    optimizer: the registered optimizer name.
+    optimizer: the optimizer of a grid point: called with all of the point's
+      hyperparameters (:meth:`point`; the swept ones traced), it returns the point's
+      ``GradientTransformation`` (its learning-rate schedule included).
     hparams: the values shared by every grid point, by dotted path (Python numbers):
-      ``optimizer.*`` (the optimizer's keyword arguments), ``model.l2`` (λ of λ‖θ‖²), ``seed``.
+      the optimizer's (``optimizer.*`` for ``optimizer``), ``model.l2`` (λ of λ‖θ‖²),
+      ``seed``. With ``diagnostics``, ``optimizer.b2``, ``optimizer.eps`` and
+      ``optimizer.bias_correction`` are read for √v̂ (Adam's defaults where absent).
     swept: the dotted paths that vary across the grid (passed to each method as (G,) arrays).
-    schedule: 'constant', 'inverse_sqrt' (α/√t, t the step) or 'warm_restarts' (see
-      :func:`make_optimizer`).
-    restart_epochs: the first period of 'warm_restarts', in epochs.
-    restart_mult: each restart period's length over the one before.
     batch_size: minibatch size.
     eval_batch_size: batch size for evaluation.
     diagnostics: also return, once per epoch (its last step), per-layer optimizer
@@ -323,12 +285,9 @@ class GridTrainer:
   """
 
   task: Task
-  optimizer: str
+  optimizer: OptimizerFactory
   hparams: Hparams
   swept: tuple[str, ...] = ()
-  schedule: str = 'constant'
-  restart_epochs: int = 1
-  restart_mult: float = 2.0
   batch_size: int = 128
   eval_batch_size: int = 1000
   grid_strategy: str = 'vmap'
@@ -339,16 +298,6 @@ class GridTrainer:
     """All hyperparameters of one grid point (shared values overridden by swept ones)."""
     return {**self.hparams, **{k: v for k, v in grid_values.items() if k != _POINT}}
 
-  def _optimizer(self, hp: Hparams, steps_per_epoch: int = 1) -> optax.GradientTransformation:
-    return make_optimizer(
-      self.optimizer,
-      _section(hp, 'optimizer'),
-      self.schedule,
-      steps_per_epoch=steps_per_epoch,
-      restart_epochs=self.restart_epochs,
-      restart_mult=self.restart_mult,
-    )
-
   # --- one grid point (vmapped below) ----------------------------------------------
 
   def _init_point(self, grid_values: Hparams, x_example: jax.Array) -> TrainState:
@@ -356,11 +305,11 @@ class GridTrainer:
     key = jax.random.PRNGKey(hp.get('seed', 0))
     init_key, train_key = jax.random.split(key)
     params = self.task.init(init_key, x_example)
-    return TrainState(jnp.zeros([], jnp.int32), params, self._optimizer(hp).init(params), train_key)
+    return TrainState(jnp.zeros([], jnp.int32), params, self.optimizer(hp).init(params), train_key)
 
   def _epoch_point(self, state: TrainState, grid_values: Hparams, order, x, y):
     hp = self.point(grid_values)
-    opt = self._optimizer(hp, steps_per_epoch=order.shape[0])
+    opt = self.optimizer(hp)
     l2 = hp.get('model.l2', 0.0)
 
     def train_step(state: TrainState, idx: jax.Array):
@@ -388,18 +337,13 @@ class GridTrainer:
     state, means = jax.lax.scan(step, state, order[:-1])
     state, last, updates = train_step(state, order[-1])
     means = jax.tree.map(lambda a, b: jnp.concatenate([a, b[None]]), means, last)
-    settings = {k: self._optimizer_setting(hp, k) for k in ('b2', 'eps', 'bias_correction')}
+    settings = {k: hp.get(f'optimizer.{k}', v) for k, v in _ADAM_SETTINGS.items()}
     stats = diagnostics_lib.layer_statistics(updates, state.opt_state, **settings)
     return state, {**means, DIAGNOSTICS: stats}
 
-  def _optimizer_setting(self, hp: Hparams, key: str) -> Any:
-    """The optimizer's ``key`` at this point: the configured value, else its default."""
-    value = hp.get(f'optimizer.{key}')
-    if value is None:  # the optimizer's own default; Adam's where it has none (nadam)
-      value = optimizer_defaults(self.optimizer).get(key, _ADAM_SETTINGS[key])
-    return value
+  def _evaluate_point(self, params, opt_state, x, y, weights, key):
+    params = hooks.evaluation_params(opt_state, params)
 
-  def _evaluate_point(self, params, x, y, weights, key):
     def body(totals, batch):
       xb, yb, wb = batch
       metrics = self.task.per_example(params, xb, yb, key, train=False)
@@ -488,7 +432,7 @@ class GridTrainer:
   @functools.cached_property
   def _eval_grid(self):
     return jax.jit(
-      self._over_grid(self._evaluate_point, (0, None, None, None, None)),
+      self._over_grid(self._evaluate_point, (0, 0, None, None, None, None)),
       compiler_options=compiler_options(),
     )
 
@@ -510,8 +454,9 @@ class GridTrainer:
     """One epoch for every grid point; returns new states and per-step metrics (G, steps).
 
     With ``diagnostics``, the metrics also hold :data:`DIAGNOSTICS`: ``{leaf path:
-    {statistic: (G,)}}`` after the epoch's last step. With ``swats``, ``switched_at`` (G,):
-    the step at which each point switched to SGD (0: not yet).
+    {statistic: (G,)}}`` after the epoch's last step. They also hold the
+    :func:`adam_jax.state_metrics` of the optimizer's state after the epoch, each (G,)
+    (SWATS: ``switched_at``, the step at which each point switched to SGD; 0: not yet).
 
     ``epoch`` counts from 0; the data order is :func:`epoch_order` of (seed, epoch).
     """
@@ -522,14 +467,15 @@ class GridTrainer:
     else:
       order = epoch_order(self.hparams.get('seed', 0), epoch, num_examples, self.batch_size)
     state, metrics = self._epoch_grid(state, _with_index(grid, state.step.shape[0]), order, x, y)
-    if self.optimizer == 'swats':
-      metrics = {**metrics, 'switched_at': swats_switched_at(state.opt_state)}
-    return state, metrics
+    return state, {**metrics, **hooks.state_metrics(state.opt_state)}
 
-  def evaluate(self, params: Any, x: jax.Array, y: jax.Array) -> dict[str, jax.Array]:
-    """Mean metrics of each grid point on a whole split (no dropout), each of shape (G,)."""
+  def evaluate(self, state: TrainState, x: jax.Array, y: jax.Array) -> dict[str, jax.Array]:
+    """Mean metrics of each grid point on a whole split (no dropout), each of shape (G,).
+
+    On the weights for evaluation of each point's optimizer (:func:`adam_jax.evaluation_params`).
+    """
     xb, yb, wb = _eval_batches(x, y, self.eval_batch_size)
-    return self._eval_grid(params, xb, yb, wb, jax.random.PRNGKey(0))
+    return self._eval_grid(state.params, state.opt_state, xb, yb, wb, jax.random.PRNGKey(0))
 
 
 _POINT = '_point'  # an index over the grid, so that vmap has an axis when nothing is swept

@@ -16,7 +16,6 @@ from typing import Any, Literal, NamedTuple
 import jax
 import jax.numpy as jnp
 import optax
-from optax._src import utils as optax_utils
 
 from adam_jax import _tree
 from adam_jax._tree import Tree
@@ -65,7 +64,7 @@ def _init_moments(params: Tree, mu_dtype: Any, num_second: int = 1) -> tuple[Tre
   least float32 (:func:`adam_jax._tree.accumulator_dtype`: a bfloat16 ν would stop moving).
   """
   params = _tree.as_arrays(params)
-  mu_dtype = optax_utils.canonicalize_dtype(mu_dtype)
+  mu_dtype = None if mu_dtype is None else jax.dtypes.canonicalize_dtype(mu_dtype)
   return (_tree.zeros_like(params, mu_dtype),) + tuple(
     _tree.accumulator_zeros_like(params, real=True) for _ in range(num_second)
   )
@@ -416,10 +415,17 @@ def averaged_params(opt_state: Any) -> Tree:
       f'opt_state must contain exactly one TemporalAverageState, found {len(found)}; '
       'chain adam_jax.temporal_average(...) last in the optimizer.'
     )
-  (state,) = found
+  return average_of(found[0])
+
+
+def average_of(state: TemporalAverageState) -> Tree:
+  """The estimate θ̄_t/(1 − β2^t) (θ̄_t without correction) of a :class:`TemporalAverageState`.
+
+  Of one state, or of a grid of them (vmapped: one weight per point, on the leading axes).
+  """
   safe = jnp.where(state.weight > 0, state.weight, 1.0)
 
-  def correct(a):  # a grid's state (vmapped) has one weight per point: its leading axes
+  def correct(a):
     return (a / safe.reshape(safe.shape + (1,) * (a.ndim - safe.ndim))).astype(a.dtype)
 
   return jax.tree.map(correct, state.avg)

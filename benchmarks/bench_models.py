@@ -36,6 +36,7 @@ import optax
 
 from adam_jax import data, models, train
 from adam_jax.optimizers import adam
+from experiments import optimizers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -76,8 +77,10 @@ def make_task(kwargs: dict, kind: str) -> train.Task:
   return train.Task(model, 'classifier')
 
 
-def time_ours(task, x, y, reps: int) -> tuple[float, int]:
-  trainer = train.GridTrainer(task, 'adam', {'optimizer.learning_rate': 1e-3, 'seed': 0})
+def time_ours(task, x, y, reps: int) -> tuple[float, int, int]:
+  """Median seconds of an epoch, the model's parameter count, and the steps taken in all."""
+  adam = optimizers.factory('adam')
+  trainer = train.GridTrainer(task, adam, {'optimizer.learning_rate': 1e-3, 'seed': 0})
   x, y = jnp.asarray(x), jnp.asarray(y)
   state = trainer.init({}, x)
   state, m = trainer.train_epoch(state, {}, x, y, 0)
@@ -89,11 +92,14 @@ def time_ours(task, x, y, reps: int) -> tuple[float, int]:
     jax.block_until_ready(m)
     times.append(time.perf_counter() - start)
   params = sum(p.size for p in jax.tree.leaves(state.params))
-  return statistics.median(times), params
+  return statistics.median(times), params, int(state.step[0])
 
 
-def time_flax_loop(task, x, y, reps: int, batch_size: int = 128) -> float:
-  """The loop most Flax/Optax users write: jit one step, feed batches from Python."""
+def time_flax_loop(task, x, y, reps: int, batch_size: int = 128) -> tuple[float, int]:
+  """The loop most Flax/Optax users write: jit one step, feed batches from Python.
+
+  Returns the median seconds of an epoch and the optimizer steps taken in all.
+  """
   opt = adam(1e-3)
   params = task.init(jax.random.PRNGKey(0), jnp.asarray(x[:1]))
   opt_state = opt.init(params)
@@ -124,7 +130,7 @@ def time_flax_loop(task, x, y, reps: int, batch_size: int = 128) -> float:
     start = time.perf_counter()
     params, opt_state = epoch(params, opt_state)
     times.append(time.perf_counter() - start)
-  return statistics.median(times)
+  return statistics.median(times), int(optax.tree.get(opt_state, 'count'))
 
 
 def time_torch(model: str, examples: int, reps: int) -> float | None:
@@ -204,8 +210,8 @@ def main() -> None:
     kind, n, kwargs = MODELS[name]
     x, y = dataset_for(kind, n)
     task = make_task(kwargs, kind)
-    ours, _ = time_ours(task, x, y, args.reps)
-    flax_s = time_flax_loop(task, x, y, args.reps)
+    ours = time_ours(task, x, y, args.reps)[0]
+    flax_s = time_flax_loop(task, x, y, args.reps)[0]
     torch_s = time_torch(name, n, args.reps)
     flops = train.training_flops(task, jnp.asarray(x[:1]), 128) * (n // 128)
     torch_cells = (

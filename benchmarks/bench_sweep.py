@@ -31,6 +31,7 @@ import numpy as np
 
 from adam_jax import train
 from benchmarks import bench_models
+from experiments import optimizers
 
 
 def end_to_end(epochs: int) -> tuple[float, float]:
@@ -58,11 +59,11 @@ def figure4_seconds(epochs: int) -> float:
 
 def epoch_seconds(
   name: str, size: int, strategy: str, examples: int, reps: int, axis: str = 'learning_rate'
-) -> tuple[float, str]:
+) -> tuple[float, str, int]:
   """Seconds of an epoch of a G-point grid: the fastest of ``reps`` epochs after the first
-  (which compiles), the least disturbed by anything else on the machine; and the strategy
-  used ('auto' resolved). ``axis`` 'learning_rate' varies α, 'seed' the seed (replicates,
-  each with its own initialisation and data order)."""
+  (which compiles), the least disturbed by anything else on the machine; the strategy
+  used ('auto' resolved); and the steps each point took in all. ``axis`` 'learning_rate'
+  varies α, 'seed' the seed (replicates, each with its own initialisation and data order)."""
   kind, _, kwargs = bench_models.MODELS[name]
   x, y = (jnp.asarray(a) for a in bench_models.dataset_for(kind, examples))
   task = bench_models.make_task(kwargs, kind)
@@ -70,7 +71,7 @@ def epoch_seconds(
     strategy = train.auto_grid_strategy(task, x, 128)
   trainer = train.GridTrainer(
     task,
-    'adam',
+    optimizers.factory('adam'),
     {'optimizer.learning_rate': 1e-3, 'seed': 0},
     swept=('seed',) if axis == 'seed' else ('optimizer.learning_rate',),
     grid_strategy=strategy,
@@ -89,7 +90,7 @@ def epoch_seconds(
     state, m = trainer.train_epoch(state, grid, x, y, epoch)
     jax.block_until_ready(m)
     times.append(time.perf_counter() - start)
-  return min(times), strategy
+  return min(times), strategy, int(state.step[0])
 
 
 # Examples per timed epoch: enough minibatches that an epoch of one point takes ~1 s here.
@@ -130,12 +131,12 @@ def main() -> None:
   print('|---|---|---|' + '---|' * (len(sizes) - 1))
   for name in args.models.split(','):
     for strategy in args.strategies.split(','):
-      single, used = epoch_seconds(name, 1, strategy, EXAMPLES[name], args.reps)
+      single, used, _ = epoch_seconds(name, 1, strategy, EXAMPLES[name], args.reps)
       cells = []
       for size in sizes:
         if size == 1:
           continue
-        seconds, used = epoch_seconds(name, size, strategy, EXAMPLES[name], args.reps)
+        seconds, used, _ = epoch_seconds(name, size, strategy, EXAMPLES[name], args.reps)
         cells.append(f'{seconds / size / single:.2f}')
         print(f'  {name} {strategy} G={size}: {seconds:.2f} s/epoch', file=sys.stderr, flush=True)
       label = f'{strategy} ({used})' if strategy == 'auto' else strategy
@@ -151,8 +152,8 @@ def seeds_table(models: list[str], seeds: int, reps: int) -> None:
   print(f'| model | strategy | 1 seed (s) | {seeds} seeds (s) | ratio |')
   print('|---|---|---|---|---|')
   for name in models:
-    one, used = epoch_seconds(name, 1, 'auto', EXAMPLES[name], reps, axis='seed')
-    many, _ = epoch_seconds(name, seeds, 'auto', EXAMPLES[name], reps, axis='seed')
+    one, used, _ = epoch_seconds(name, 1, 'auto', EXAMPLES[name], reps, axis='seed')
+    many, _, _ = epoch_seconds(name, seeds, 'auto', EXAMPLES[name], reps, axis='seed')
     print(f'| {name} | {used} | {one:.3g} | {many:.3g} | {many / one:.2f} |', flush=True)
   print(f'examples per epoch: {EXAMPLES}; the fastest of {reps} epochs after the first')
 

@@ -35,6 +35,8 @@ def make_params(key: jax.Array) -> dict[str, jax.Array]:
 
 
 def time_update(opt: optax.GradientTransformation, params, grads, steps: int, reps: int):
+  """Seconds per update of each repetition, and the params after all 1 + steps·reps updates."""
+
   def step(params, state):
     updates, state = opt.update(grads, state, params)
     return optax.apply_updates(params, updates), state
@@ -51,7 +53,7 @@ def time_update(opt: optax.GradientTransformation, params, grads, steps: int, re
       params, state = step(params, state)
     jax.block_until_ready(params)
     times.append((time.perf_counter() - start) / steps)
-  return times
+  return times, params
 
 
 def main() -> None:
@@ -69,8 +71,8 @@ def main() -> None:
   # Interleave the two so drift in machine load hits both alike.
   ours, theirs = [], []
   for _ in range(3):
-    theirs += time_update(optax.adam(1e-3), params, grads, args.steps, args.reps // 3)
-    ours += time_update(adam_jax.adam(1e-3), params, grads, args.steps, args.reps // 3)
+    theirs += time_update(optax.adam(1e-3), params, grads, args.steps, args.reps // 3)[0]
+    ours += time_update(adam_jax.adam(1e-3), params, grads, args.steps, args.reps // 3)[0]
   m_ours, m_theirs = statistics.median(ours), statistics.median(theirs)
   print(f'optax.adam    median {m_theirs * 1e3:7.2f} ms/update')
   print(f'adam_jax.adam median {m_ours * 1e3:7.2f} ms/update')

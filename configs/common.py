@@ -10,31 +10,55 @@ from __future__ import annotations
 import ml_collections
 from ml_collections import config_dict
 
-from adam_jax import sweep as sweep_lib
+from adam_jax import registry
+from experiments import sweep as sweep_lib
 
 # Optimizer fields that are not the optimizer's keyword arguments: its name and schedule.
 OPTIMIZER_META = ('name', 'schedule', 'restart_epochs', 'restart_mult')
 
-# Every other hyperparameter of a registered optimizer (adam_jax.get_optimizer), unset:
-# None leaves the optimizer's own default. Set one (or sweep it) on any config; validation
-# checks that an optimizer of the run takes it. Not here: `mask`, `weight_decay_mask` and
-# `vector_mask`, which are functions of the parameter tree (use the library for those).
+
+def optimizer_fields(*specs: registry.OptimizerSpec) -> dict[str, type]:
+  """The config field (its type) of every keyword a config can give to one of ``specs``.
+
+  Their union, read from the descriptions (:func:`adam_jax.describe`); a dtype is a field
+  of type ``str``, its name. Not here: ``mask``, ``weight_decay_mask``, ``vector_mask`` and
+  other functions of the parameter tree (use the library for those).
+
+  Raises:
+    ValueError: if two optimizers give one keyword two types.
+  """
+  fields: dict[str, type] = {}
+  for spec in specs:
+    for key, h in spec.settable.items():
+      if fields.setdefault(key, h.kind) is not h.kind:
+        raise ValueError(f'optimizer keyword {key!r} is both {fields[key]} and {h.kind}')
+  return fields
+
+
+def add_optimizer_fields(config: ml_collections.ConfigDict, *names: str) -> None:
+  """Adds to ``config.optimizer`` (unset) each keyword of the optimizers ``names`` it lacks.
+
+  So that a config file naming an optimizer by path (``optax.lion``, ``my_pkg.mod:make``)
+  can set and sweep its keywords, and the command line override them.
+
+  Raises:
+    adam_jax.OptimizerError: for a name that names no optimizer.
+  """
+  fields = optimizer_fields(*map(registry.describe, names))
+  with config.optimizer.unlocked():
+    for key, kind in fields.items():
+      if key not in config.optimizer:
+        config.optimizer[key] = config_dict.placeholder(kind)
+
+
+# Every keyword of every registered optimizer (adam_jax.OPTIMIZERS) but the learning rate,
+# unset: None leaves each optimizer its own default. Set one (or sweep it) on any config;
+# validation checks that an optimizer of the run takes it. An optimizer named by path
+# (optax.NAME, module:factory) adds its own (experiments.optimizers.add_fields).
 OPTIMIZER_OPTIONS = {
-  'eps_root': float,  # adam: ε inside the square root
-  'b1_decay': float,  # adam: λ of β1,t = β1·λ^(t−1) (§4)
-  'bias_correction': bool,  # adam, adamax (§6.4's ablation); rmsprop (optax's option)
-  'variant': str,  # amsgrad: 'paper', 'optax' or 'torch'
-  'weight_decay': float,  # adamw (decoupled), adadelta
-  'momentum': float,  # momentum, nesterov, sgd, rmsprop
-  'nesterov': bool,  # sgd, rmsprop (optax takes it as a Python bool: swept by program)
-  'accumulator_dtype': str,  # sgd: dtype name of the momentum, e.g. 'bfloat16'
-  'mu_dtype': str,  # adam, adamax, adamw, amsgrad, nadam: dtype name of the first moment
-  'initial_accumulator_value': float,  # adagrad
-  'decay': float,  # rmsprop
-  'initial_scale': float,  # rmsprop
-  'eps_in_sqrt': bool,  # rmsprop
-  'centered': bool,  # rmsprop
-  'rho': float,  # adadelta
+  k: v
+  for k, v in optimizer_fields(*map(registry.describe, registry.OPTIMIZERS)).items()
+  if k != 'learning_rate'
 }
 
 
@@ -81,9 +105,6 @@ def base() -> ml_collections.ConfigDict:
   config.optimizer.restart_epochs = 1
   config.optimizer.restart_mult = 2.0
   config.optimizer.learning_rate = 1e-3
-  config.optimizer.b1 = 0.9
-  config.optimizer.b2 = 0.999
-  config.optimizer.eps = 1e-8
   for key, kind in OPTIMIZER_OPTIONS.items():
     config.optimizer[key] = config_dict.placeholder(kind)
 

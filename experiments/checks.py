@@ -11,6 +11,8 @@ import numbers
 from collections.abc import Callable
 from typing import Any
 
+from adam_jax import registry
+
 Check = Callable[[Any], str | None]  # value -> what is allowed, or None when fine
 
 
@@ -19,12 +21,13 @@ def number(v: Any) -> bool:
   return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def integer(lo: int) -> Check:
-  """An integer (not a bool) >= ``lo``."""
+def integer(lo: int | None) -> Check:
+  """An integer (not a bool) >= ``lo`` (any integer for None)."""
 
   def check(v):
-    ok = isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= lo
-    return None if ok else f'an integer >= {lo}'
+    whole = isinstance(v, numbers.Integral) and not isinstance(v, bool)
+    ok = whole and (lo is None or v >= lo)
+    return None if ok else ('an integer' if lo is None else f'an integer >= {lo}')
 
   return check
 
@@ -59,7 +62,15 @@ def string(v: Any) -> str | None:
   return None if isinstance(v, str) else 'a string'
 
 
-POSITIVE = real(0.0, lo_open=True)
+def hparam_check(h: registry.Hparam) -> Check:
+  """The check of an optimizer keyword from its description: choices, range or type."""
+  if h.choices:
+    return one_of(h.choices)
+  if h.kind is float:
+    r = h.range or registry.Range(-math.inf, math.inf, True, True)
+    return real(r.low, r.high, lo_open=r.low_open, hi_open=r.high_open)
+  return {bool: boolean, int: integer(None), str: string}[h.kind]
+
+
 NON_NEGATIVE = real(0.0)
-BETA = real(0.0, 1.0)  # [0, 1)
 RATE = real(0.0, 1.0)  # dropout rate

@@ -21,9 +21,9 @@ import numpy as np
 from absl import logging
 
 from adam_jax import data as data_lib
-from adam_jax import sweep as sweep_lib
 from adam_jax import train as train_lib
-from experiments import console, programs, select, signals
+from experiments import console, optimizers, programs, select, signals
+from experiments import sweep as sweep_lib
 from experiments.point import Point, points_from_records
 from experiments.programs import RunError
 from experiments.rundir import RunDir
@@ -132,12 +132,9 @@ def run_program(
   )
   trainer = train_lib.GridTrainer(
     task=task,
-    optimizer=config.optimizer.name,
-    hparams=programs.point_hparams(config),
+    optimizer=optimizers.config_factory(config, len(dataset.train[1]) // config.batch_size),
+    hparams=optimizers.point_hparams(config),
     swept=program.swept,
-    schedule=config.optimizer.schedule,
-    restart_epochs=config.optimizer.restart_epochs,
-    restart_mult=config.optimizer.restart_mult,
     batch_size=config.batch_size,
     eval_batch_size=config.eval.batch_size,
     grid_strategy=strategy,
@@ -219,7 +216,7 @@ def train_chunk(config, trainer, chunk: _Chunk, train_xy, splits, rundir, single
   for epoch in range(done, config.num_epochs):
     progress.start_epoch()
     state, step_metrics = trainer.train_epoch(state, grid, x_train, y_train, epoch)
-    evals = {name: trainer.evaluate(state.params, *xy) for name, xy in splits.items()}
+    evals = {name: trainer.evaluate(state, *xy) for name, xy in splits.items()}
     host = jax.device_get({'train': step_metrics, **evals})
     optimizer_stats = host['train'].pop(train_lib.DIAGNOSTICS, {})
     records = []

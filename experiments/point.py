@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from adam_jax import sweep as sweep_lib
+from experiments import sweep as sweep_lib
 
 SPLITS = ('train', 'validation', 'test')
 METRICS = ('loss', 'accuracy')

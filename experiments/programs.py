@@ -1,8 +1,8 @@
 """From a config and one structural point of its sweep to what that program runs.
 
 Shared by every kind of experiment (:mod:`experiments.grid`, :mod:`experiments.reddi`):
-the program's config, its optimizer's keyword arguments, the model and its loss, the
-dataset, and which swept paths must stay Python values.
+the programs of a sweep (which swept paths must stay Python values: see
+:mod:`experiments.optimizers`), each program's config, the model and its loss, the dataset.
 """
 
 from __future__ import annotations
@@ -11,31 +11,21 @@ import copy
 import dataclasses
 from typing import Any
 
-import jax.numpy as jnp
 import ml_collections
 
 from adam_jax import data as data_lib
 from adam_jax import models as models_lib
-from adam_jax import sweep as sweep_lib
 from adam_jax import train as train_lib
-from adam_jax.optimizers import optimizer_hparams, static_hparams
-from configs.common import OPTIMIZER_META
-from experiments import select, stats
+from experiments import optimizers, select, stats
+from experiments import sweep as sweep_lib
 from experiments.point import Point
 
-# Keys of config.optimizer that are not optimizer keyword arguments.
 # Keys of config.model that are not model constructor arguments.
 MODEL_META = ('name', 'l2')
 
 
 class RunError(RuntimeError):
   """A failure at run time (exit status 1), with a message for the user."""
-
-
-def optimizer_names(config: ml_collections.ConfigDict) -> list[str]:
-  """Every optimizer the run trains: the swept names, else ``optimizer.name``."""
-  swept = config.sweep.get('optimizer', {}).get('name')
-  return list(dict.fromkeys(swept or [config.optimizer.name]))
 
 
 def seed_values(config: ml_collections.ConfigDict) -> list[int]:
@@ -47,16 +37,15 @@ def expand(config: ml_collections.ConfigDict) -> list[sweep_lib.Program]:
   """The programs of ``config``'s sweep, with ``seeds`` as the innermost vmapped axis.
 
   An option that some optimizer of the run takes as a Python value (optax's
-  ``nesterov``, ...) is structural: one program per value. ``seeds > 1`` sweeps ``seed``
-  over :func:`seed_values` inside each program (replicates, compared by their mean: see
-  :mod:`experiments.stats`).
+  ``nesterov``, ...) is structural: one program per value, and the log says why.
+  ``seeds > 1`` sweeps ``seed`` over :func:`seed_values` inside each program (replicates,
+  compared by their mean: see :mod:`experiments.stats`).
   """
-  static = {f'optimizer.{k}' for name in optimizer_names(config) for k in static_hparams(name)}
-  static |= {f'optimizer.{k}' for k in OPTIMIZER_META}  # they choose code: one program each
   sweep = sweep_lib.flatten(config.sweep.to_dict())
+  optimizers.log_static_sweeps(config, sweep)
   if config.get('seeds', 1) > 1:
     sweep['seed'] = seed_values(config)
-  return sweep_lib.expand(sweep, static)
+  return sweep_lib.expand(sweep, optimizers.static_paths(config))
 
 
 def rerun_programs(
@@ -121,30 +110,6 @@ def program_config(
   for path, value in structural.items():
     sweep_lib.set_path(resolved, path, value)
   return resolved
-
-
-def optimizer_kwargs(config: ml_collections.ConfigDict) -> dict[str, Any]:
-  """The optimizer's hyperparameters from config.optimizer: those it takes and that are set.
-
-  An unset field (None) leaves the optimizer's own default. A config comparing Adam with
-  SGD carries ``b1``/``b2``; SGD simply does not take them (validation rejects a field
-  that no optimizer of the run takes). Dtype names become dtypes.
-  """
-  accepted = set(optimizer_hparams(config.optimizer.name))
-  kwargs = {
-    k: v
-    for k, v in config.optimizer.items()
-    if k not in OPTIMIZER_META and k in accepted and v is not None
-  }
-  return {k: jnp.dtype(v) if k.endswith('_dtype') else v for k, v in kwargs.items()}
-
-
-def point_hparams(config: ml_collections.ConfigDict) -> dict[str, Any]:
-  """The values a grid point may vary, by dotted path, at the config's settings."""
-  hp = {f'optimizer.{k}': v for k, v in optimizer_kwargs(config).items()}
-  hp['model.l2'] = config.model.l2
-  hp['seed'] = config.seed
-  return hp
 
 
 def build_task(config: ml_collections.ConfigDict, dataset: data_lib.Dataset) -> train_lib.Task:

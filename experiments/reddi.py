@@ -15,9 +15,8 @@ import jax
 import numpy as np
 from absl import logging
 
-from adam_jax import train as train_lib
 from adam_jax.problems import reddi_online
-from experiments import programs, select
+from experiments import optimizers, programs, select
 from experiments.point import Point
 from experiments.programs import RunError
 from experiments.rundir import RunDir
@@ -47,9 +46,7 @@ def run(config, workdir: str, fresh: bool = False) -> dict[str, Any]:
     problem = pconfig.dataset.name
     if problem not in PROBLEMS:
       raise RunError(f'dataset.name for reddi must be one of {PROBLEMS}, got {problem!r}')
-    opt = train_lib.make_optimizer(
-      pconfig.optimizer.name, programs.optimizer_kwargs(pconfig), pconfig.optimizer.schedule
-    )
+    opt = optimizers.config_factory(pconfig)(optimizers.point_hparams(pconfig))
     out = reddi_online(
       opt,
       num_steps,

@@ -10,7 +10,6 @@ config or usage, 1 a failure at run time.
 
 from __future__ import annotations
 
-import ast
 import importlib.resources
 import logging as logging_std
 import os
@@ -20,8 +19,6 @@ from typing import Any
 
 from absl import app, flags, logging
 from ml_collections import config_flags
-
-from adam_jax import sweep as sweep_lib
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file.')
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Output directory (default: runs/<config>).')
@@ -53,21 +50,6 @@ _DISTRIBUTED = flags.DEFINE_bool(
 )
 
 
-def parse_sweep_flag(text: str) -> tuple[str, tuple]:
-  """'optimizer.b2=0.99,0.999' -> ('optimizer.b2', (0.99, 0.999)); strings stay strings."""
-  path, sep, values = text.partition('=')
-  if not sep or not path or not values:
-    raise app.UsageError(f'--sweep takes PATH=V1,V2,..., got {text!r}')
-
-  def value(v: str):
-    try:
-      return ast.literal_eval(v.strip())
-    except (ValueError, SyntaxError):
-      return v.strip()
-
-  return path.strip(), tuple(value(v) for v in values.split(','))
-
-
 def default_workdir(config_arg: str) -> str:
   """runs/<config file stem>[_<arg>]: the same command reuses the same workdir."""
   path, _, arg = config_arg.partition(':')
@@ -94,7 +76,14 @@ def main(argv: list[str]) -> int:
   logging.get_absl_handler().addFilter(_QuietLibraries())
   # After flags parse, so that --help and a usage error stay fast.
   from adam_jax import data as data_lib  # noqa: PLC0415
-  from experiments import programs, results, rundir, signals, validate  # noqa: PLC0415
+  from experiments import (  # noqa: PLC0415
+    command_line,
+    programs,
+    results,
+    rundir,
+    signals,
+    validate,  # noqa: PLC0415
+  )
 
   if _DISTRIBUTED.value:
     import jax  # noqa: PLC0415
@@ -107,13 +96,8 @@ def main(argv: list[str]) -> int:
     lines = [line.strip() for line in str(e).splitlines() if line.strip()]
     return _usage_error(f'cannot load --config: {lines[-1] if lines else e}')
   try:
-    overrides = apply_command_line(config, config_flags.get_override_values(flags.FLAGS['config']))
-    for text in _SWEEP.value:
-      path, values = parse_sweep_flag(text)
-      try:
-        sweep_lib.set_path(config.sweep, path, values)
-      except (TypeError, ValueError, AttributeError, KeyError):
-        raise app.UsageError(f'--sweep={text}: {path} is not a field of the config') from None
+    given = config_flags.get_override_values(flags.FLAGS['config'])
+    overrides = command_line.apply(config, given, _SWEEP.value, _OPTIMIZER_VALUES)
     devices = None
     if config.mesh.grid * config.mesh.data > 1:
       import jax  # noqa: PLC0415
@@ -195,31 +179,6 @@ def experiment_kind(name: str) -> Callable[..., dict[str, Any]]:
   return {'train': grid.run, 'reddi': reddi.run}[name]
 
 
-def apply_command_line(config, given: dict[str, Any]) -> dict[str, str]:
-  """Makes the values given on the command line win over the config's sweeps.
-
-  A value given for a path that the config sweeps replaces that sweep by itself alone (a
-  one-point sweep: the point still records the value).
-
-  Args:
-    config: The config, with the command-line values already set (config_flags does that).
-    given: ``config_flags.get_override_values(...)``: path -> value given.
-
-  Returns:
-    Each path given outside ``sweep`` (validation checks them against the optimizer), with
-    what became of it: '' or a note for the log that it replaced a sweep.
-  """
-  swept = sweep_lib.flatten(config.sweep.to_dict())
-  notes = {}
-  for path in (p for p in given if not p.startswith('sweep.')):
-    notes[path] = ''
-    if path in swept:
-      value = given[path]
-      sweep_lib.set_path(config.sweep, path, (value,))
-      notes[path] = f'--config.{path}={value!r} replaces the sweep over {path} {swept[path]}'
-  return notes
-
-
 def _dry_run(config, program_list, reruns=()) -> int:
   """--dry_run: what the run would train, one line per program."""
   total = sum(len(p.points) for p in [*program_list, *reruns])
@@ -268,9 +227,22 @@ def _installed_config(arg: str) -> str:
   return f'--config={packaged}{sep}{rest}' if packaged.is_file() else arg
 
 
+# Keywords of an optimizer named by path, given as --config.optimizer.KEY=VALUE: taken out of
+# the arguments before absl parses them (the config file lacks their fields), set in main.
+_OPTIMIZER_VALUES: dict[str, Any] = {}
+
+
 def parse_flags(argv: list[str]) -> list[str]:
   """Absl's flag parsing, but a bad flag or config file is one line on stderr and exit 2."""
-  argv = [_installed_config(a) for a in argv]
+  from experiments import optimizers  # noqa: PLC0415
+
+  try:
+    argv, values = optimizers.split_command_line([_installed_config(a) for a in argv])
+  except ValueError as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
+  _OPTIMIZER_VALUES.update(values)
+  sys.argv[:] = argv  # config_flags finds the overrides in sys.argv
   try:
     rest = flags.FLAGS(argv)
   except AttributeError as e:  # an override of a field the config does not have

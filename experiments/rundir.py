@@ -23,7 +23,7 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from adam_jax import sweep as sweep_lib
+from experiments import sweep as sweep_lib
 from experiments.point import METRICS
 
 RUN_FILES = ('config.json', 'metrics.jsonl', 'summary.json', 'run_state.json')

@@ -8,7 +8,6 @@ one line naming the field, the value and what is allowed (the CLI prints it, exi
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Collection
 from typing import Any
 
@@ -17,18 +16,17 @@ from absl import logging
 
 from adam_jax import data as data_lib
 from adam_jax import models as models_lib
-from adam_jax import sweep as sweep_lib
+from adam_jax import registry
 from adam_jax import train as train_lib
-from adam_jax.optimizers import OPTIMIZERS, optimizer_hparams
-from adam_jax.transforms import _AMSGRAD_VARIANTS
 from configs import common
+from experiments import optimizers
+from experiments import sweep as sweep_lib
 from experiments.checks import (
-  BETA,
   NON_NEGATIVE,
-  POSITIVE,
   RATE,
   Check,
   boolean,
+  hparam_check,
   integer,
   one_of,
   real,
@@ -49,32 +47,8 @@ class ConfigError(ValueError):
   """An invalid config or usage (exit status 2)."""
 
 
-FLOAT_DTYPES = ('float32', 'bfloat16', 'float16', 'float64')
-
-# Optimizer hyperparameters by name: what any registered optimizer may be given.
-OPTIMIZER_CHECKS: dict[str, Check] = {
-  'learning_rate': POSITIVE,
-  'b1': BETA,
-  'b2': BETA,
-  'eps': NON_NEGATIVE,
-  'eps_root': NON_NEGATIVE,
-  'weight_decay': NON_NEGATIVE,
-  'b1_decay': real(0.0, 1.0, lo_open=True, hi_open=False),
-  'bias_correction': boolean,
-  'variant': one_of(_AMSGRAD_VARIANTS),
-  'momentum': BETA,
-  'decay': BETA,
-  'rho': BETA,
-  'initial_accumulator_value': NON_NEGATIVE,
-  'centered': boolean,
-  'nesterov': boolean,
-  'eps_in_sqrt': boolean,
-  'initial_scale': NON_NEGATIVE,
-  'accumulator_dtype': one_of(FLOAT_DTYPES),
-  'mu_dtype': one_of(FLOAT_DTYPES),
-}
 # Optimizer fields that must be set; any other may be None (the optimizer's own default).
-_REQUIRED_OPTIMIZER = ('name', 'schedule', 'learning_rate', 'restart_epochs', 'restart_mult')
+_REQUIRED_OPTIMIZER = (*common.OPTIMIZER_META, 'learning_rate')
 
 MODEL_CHECKS: dict[str, Check] = {
   'dropout': boolean,
@@ -105,8 +79,8 @@ FIELD_CHECKS: dict[str, Check] = {
   'dataset.binarize': boolean,
   'dataset.synthetic': boolean,
   'model.name': one_of((*models_lib.MODELS, 'linear')),
-  'optimizer.name': one_of(OPTIMIZERS),
-  'optimizer.schedule': one_of(train_lib.SCHEDULES),
+  'optimizer.name': string,  # and a name adam_jax.describe knows: see _check_names
+  'optimizer.schedule': one_of(optimizers.SCHEDULES),
   'optimizer.restart_epochs': integer(1),
   'optimizer.restart_mult': real(1.0),
   'eval.batch_size': integer(1),
@@ -118,14 +92,8 @@ FIELD_CHECKS: dict[str, Check] = {
   'mesh.grid': integer(1),
   'mesh.data': integer(1),
   'plot': one_of(PLOTS),
-  **{f'optimizer.{k}': v for k, v in OPTIMIZER_CHECKS.items()},
   **{f'model.{k}': v for k, v in MODEL_CHECKS.items()},
 }
-
-
-@functools.cache  # check_field asks for every field and swept value
-def _allowed_optimizer_keys() -> frozenset[str]:
-  return frozenset(common.base().optimizer.keys())
 
 
 def _allowed_model_keys() -> set[str]:
@@ -133,18 +101,35 @@ def _allowed_model_keys() -> set[str]:
   return (fields - {'parent', 'name', 'num_classes', 'output_shape'}) | {'name', 'l2'}
 
 
-def check_field(path: str, value: Any) -> None:
-  """Raises ConfigError if ``value`` is not allowed for the config field ``path``."""
+def optimizer_checks(*specs: registry.OptimizerSpec) -> dict[str, Check]:
+  """The check of each optimizer keyword a config may hold, from the descriptions.
+
+  Those of ``specs`` (the run's optimizers) first, then those of every registered one (a
+  config file's field that the run's optimizer does not take is still checked).
+  """
+  checks: dict[str, Check] = {}
+  for spec in (*specs, *map(registry.describe, registry.OPTIMIZERS)):
+    for key, h in spec.settable.items():
+      checks.setdefault(key, hparam_check(h))
+  return checks
+
+
+def check_field(path: str, value: Any, optimizer: dict[str, Check] | None = None) -> None:
+  """Raises ConfigError if ``value`` is not allowed for the config field ``path``.
+
+  ``optimizer``: :func:`optimizer_checks` of the run's optimizers (default: ours).
+  """
+  optimizer = optimizer_checks() if optimizer is None else optimizer
   section, _, key = path.partition('.')
-  if section == 'optimizer' and key not in _allowed_optimizer_keys():
-    valid = ', '.join(sorted(_allowed_optimizer_keys()))
+  if section == 'optimizer' and key not in optimizer and key not in _REQUIRED_OPTIMIZER:
+    valid = ', '.join(sorted({*optimizer, *_REQUIRED_OPTIMIZER}))
     raise ConfigError(f'config.{path}: unknown optimizer field; valid fields: {valid}')
   if section == 'model' and key not in _allowed_model_keys():
     valid = ', '.join(sorted(_allowed_model_keys()))
     raise ConfigError(f'config.{path}: unknown model field; valid fields: {valid}')
   if section == 'optimizer' and value is None and key not in _REQUIRED_OPTIMIZER:
     return  # unset: the optimizer's own default
-  check = FIELD_CHECKS.get(path)
+  check = FIELD_CHECKS.get(path) or (optimizer.get(key) if section == 'optimizer' else None)
   if check is None:
     valid = ', '.join(sorted(k for k in FIELD_CHECKS if '.' not in k or k.startswith('dataset')))
     raise ConfigError(f'config.{path}: unknown config field (known: {valid}, ...)')
@@ -169,18 +154,27 @@ def validate(
   flat = sweep_lib.flatten(config.to_dict())
   sweep = {k[len('sweep.') :]: v for k, v in flat.items() if k.startswith('sweep.')}
   fields = {k: v for k, v in flat.items() if not k.startswith('sweep.') and k != 'sweep'}
+  names = sweep.get('optimizer.name')
+  specs = _describe(names if isinstance(names, tuple | list) else [fields.get('optimizer.name')])
+  checks = optimizer_checks(*specs.values())
   known_top = set(sweep_lib.flatten(common.base().to_dict()))
   for path, value in fields.items():
     section = path.partition('.')[0]
     if section not in ('optimizer', 'model') and path not in known_top:
       valid = ', '.join(sorted(known_top))
       raise ConfigError(f'config.{path}: unknown config field; valid fields: {valid}')
-    check_field(path, value)
+    check_field(path, value, checks)
   for path, values in sweep.items():
     if not isinstance(values, tuple | list) or not values:
       raise ConfigError(f'config.sweep.{path} = {values!r}: must be a non-empty tuple of values')
-    if path.startswith('sweep') or path not in FIELD_CHECKS and path not in fields:
-      raise ConfigError(f'config.sweep.{path}: not a config field; sweep keys mirror the config')
+    section, _, key = path.partition('.')
+    known = path in FIELD_CHECKS or path in fields or (section == 'optimizer' and key in checks)
+    if path.startswith('sweep') or not known:
+      takes = '; '.join(f'{n} takes: {", ".join(s.names)}' for n, s in specs.items())
+      where = f' ({takes})' if section == 'optimizer' else ''
+      raise ConfigError(
+        f'config.sweep.{path}: not a config field{where}; sweep keys mirror the config'
+      )
     if not _sweepable(config.experiment, path):
       allowed = ', '.join(SWEEPABLE[config.experiment])
       raise ConfigError(
@@ -189,11 +183,29 @@ def validate(
       )
     for value in values:
       try:
-        check_field(path, value)
+        check_field(path, value, checks)
       except ConfigError as e:
         raise ConfigError(f'in config.sweep.{path}: {e}') from None
   _check_combinations(config, fields, sweep, device_count)
-  _check_optimizer_fields(fields, sweep, overrides)
+  _check_takers(specs, sweep, fields, overrides)
+
+
+def _describe(names) -> dict[str, registry.OptimizerSpec]:
+  """Each optimizer name of the run, described; a ConfigError for a name that is no optimizer."""
+  out = {}
+  for name in names:
+    if not isinstance(name, str):
+      raise ConfigError(f'config.optimizer.name = {name!r}: must be a string')
+    try:
+      out[name] = registry.describe(name)
+    except registry.OptimizerError as e:
+      if registry.by_path(name):
+        raise ConfigError(f'config.optimizer.name = {name!r}: {e}') from None
+      raise ConfigError(
+        f'config.optimizer.name = {name!r}: must be one of: {", ".join(registry.OPTIMIZERS)}; '
+        f'or {registry.FOREIGN_FORMS}'
+      ) from None
+  return out
 
 
 def _sweepable(experiment: str, path: str) -> bool:
@@ -230,15 +242,6 @@ def _check_combinations(config, fields, sweep, device_count) -> None:
     for name in _values(fields, sweep, 'model.name'):
       if name == 'linear':
         raise ConfigError("config.model.name = 'linear': only for experiment=reddi")
-  for name in _values(fields, sweep, 'optimizer.name'):
-    accepted = set(optimizer_hparams(name))
-    for path in sweep:
-      key = path.partition('.')[2]
-      if path.startswith('optimizer.') and key not in common.OPTIMIZER_META and key not in accepted:
-        raise ConfigError(
-          f'config.sweep.{path}: optimizer {name!r} does not take {key!r}; '
-          f'it takes: {", ".join(sorted(accepted))}'
-        )
   if config.eval.select_metric == 'accuracy' and 'vae' in _values(fields, sweep, 'model.name'):
     raise ConfigError("config.eval.select_metric = 'accuracy': the VAE has no accuracy; use 'loss'")
   devices = config.mesh.grid * config.mesh.data
@@ -249,26 +252,37 @@ def _check_combinations(config, fields, sweep, device_count) -> None:
     )
 
 
-def _check_optimizer_fields(fields, sweep, overrides) -> None:
-  """Checks that each optimizer field given on the command line is taken by the run.
+def _check_takers(specs, sweep, fields, overrides) -> None:
+  """Checks who takes the optimizer keywords swept and given on the command line.
+
+  Every optimizer of the run must take each swept keyword; some optimizer of the run, each
+  one given on the command line.
 
   A config file's optimizer fields are defaults for the optimizers that take them (β2
   serves Adam, not SGD, in a config comparing them).
   """
-  names = _values(fields, sweep, 'optimizer.name')
+  for name, spec in specs.items():
+    for path in sweep:
+      key = path.partition('.')[2]
+      meta = key in common.OPTIMIZER_META
+      if path.startswith('optimizer.') and not meta and key not in spec.names:
+        raise ConfigError(
+          f'config.sweep.{path}: optimizer {name!r} does not take {key!r}; '
+          f'it takes: {", ".join(spec.names)}'
+        )
   for path in overrides:
     section, _, key = path.partition('.')
     value = fields.get(path)
     if section != 'optimizer' or key in _REQUIRED_OPTIMIZER or value is None:
       continue
-    takers = [n for n in names if key in optimizer_hparams(n)]
+    takers = [name for name, spec in specs.items() if key in spec.names]
     if not takers:
+      first = next(iter(specs.values()))
       raise ConfigError(
         f'config.{path} = {value!r}: no optimizer of the run takes {key!r} '
-        f'(optimizer.name: {", ".join(names)}; {names[0]!r} takes: '
-        f'{", ".join(optimizer_hparams(names[0]))})'
+        f'(optimizer.name: {", ".join(specs)}; {first.name!r} takes: {", ".join(first.names)})'
       )
-    if len(takers) < len(names):
-      others = ', '.join(n for n in names if n not in takers)
+    if len(takers) < len(specs):
+      others = ', '.join(n for n in specs if n not in takers)
       takes = ', '.join(takers)
       logging.info('config.%s = %r applies to %s; %s do not take it', path, value, takes, others)

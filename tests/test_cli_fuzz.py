@@ -225,9 +225,9 @@ def random_real_case(k: int) -> list[str]:
   return args
 
 
-def run_cli(*args: str, cwd: Path | str = ROOT) -> subprocess.CompletedProcess:
+def run_cli(*args: str, cwd: Path | str = ROOT, **env: str) -> subprocess.CompletedProcess:
   cmd = [sys.executable, '-m', 'experiments.run', *args]
-  env = {**os.environ, 'JAX_PLATFORMS': 'cpu'}
+  env = {**os.environ, 'JAX_PLATFORMS': 'cpu', **env}
   return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 

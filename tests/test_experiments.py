@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from conftest import json_from_8_cpu_devices
 
-from adam_jax import data, models, sweep, train
-from experiments import plots, programs, results
+from adam_jax import data, models, train
+from experiments import optimizers, plots, programs, results, sweep, validate
 from experiments.run import experiment_kind
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -28,6 +28,8 @@ CONFIGS = sorted(
   if not os.path.basename(p).startswith(('_', 'common'))
 )
 REQUIRED = {'lr_mnist', 'lr_imdb', 'mlp_mnist', 'cnn_cifar', 'vae_mnist', 'perez_mnist', 'reddi'}
+
+ADAM = optimizers.factory('adam')
 
 
 def load_config(name: str, arg: str | None = 'smoke'):
@@ -51,19 +53,23 @@ def test_every_contract_config_exists():
 @pytest.mark.parametrize('name', CONFIGS)
 def test_config_has_the_common_keys_and_a_docstring(name):
   config = load_config(name, None)
-  for key in (
-    'seed',
-    'num_epochs',
-    'batch_size',
-    'dataset.name',
-    'model.name',
-    'optimizer.name',
-    'optimizer.learning_rate',
-    'sweep',
-  ):
+  kinds = {
+    'seed': int,
+    'num_epochs': int,
+    'batch_size': int,
+    'dataset.name': str,
+    'model.name': str,
+    'optimizer.name': str,
+    'optimizer.learning_rate': float,
+    'sweep': ml_collections.ConfigDict,
+  }
+  for key, kind in kinds.items():
     node = config
     for part in key.split('.'):
+      assert part in node, f'{name}: no config.{key}'
       node = node[part]
+    assert isinstance(node, kind) and not isinstance(node, bool), (key, node)
+  validate.validate(config)  # and each has a value the run accepts
   with open(os.path.join(ROOT, 'configs', f'{name}.py')) as f:
     module_doc = f.read().split('"""')[1]
   assert 'python -m experiments.run --config=configs/' in module_doc
@@ -151,14 +157,14 @@ def test_grid_points_equal_single_runs():
   shared = {'optimizer.learning_rate': 1e-3, 'optimizer.b2': 0.999, 'seed': 0}
   for strategy in ('vmap', 'map'):
     grid_trainer = train.GridTrainer(
-      task, 'adam', shared, swept, batch_size=64, grid_strategy=strategy
+      task, ADAM, shared, swept, batch_size=64, grid_strategy=strategy
     )
     grid = train.grid_arrays(points, swept)
     state = grid_trainer.init(grid, x)
     for epoch in range(2):
       state, metrics = grid_trainer.train_epoch(state, grid, x, y, epoch)
     for i, point in enumerate(points):
-      single = train.GridTrainer(task, 'adam', {**shared, **point}, batch_size=64)
+      single = train.GridTrainer(task, ADAM, {**shared, **point}, batch_size=64)
       s = single.init({}, x)
       for epoch in range(2):
         s, m = single.train_epoch(s, {}, x, y, epoch)
@@ -231,6 +237,8 @@ MESH_SCRIPT = r"""
 import json, sys
 import jax, jax.numpy as jnp, numpy as np
 from adam_jax import data, models, train
+from experiments import optimizers
+ADAM = optimizers.factory('adam')
 assert jax.device_count() == 8, jax.devices()
 ds = data.synthetic('fashion_mnist', num_train=512)
 x, y = jnp.asarray(ds.train[0]), jnp.asarray(ds.train[1])
@@ -240,7 +248,7 @@ points = [{'optimizer.learning_rate': lr} for lr in np.geomspace(1e-4, 1e-1, 8)]
 shared = {'optimizer.learning_rate': 1e-3, 'seed': 0}
 out = {}
 for name, (g, d) in {'one': (1, 1), 'grid4x2': (4, 2), 'grid8': (8, 1)}.items():
-  t = train.GridTrainer(task, 'adam', shared, swept, batch_size=64, mesh=train.make_mesh(g, d))
+  t = train.GridTrainer(task, ADAM, shared, swept, batch_size=64, mesh=train.make_mesh(g, d))
   grid = t.shard(train.grid_arrays(points, swept))
   xs, ys = t.shard((x, y), grid_axis=False)
   s = t.shard(t.init(grid, xs))
@@ -248,7 +256,7 @@ for name, (g, d) in {'one': (1, 1), 'grid4x2': (4, 2), 'grid8': (8, 1)}.items():
     s, m = t.train_epoch(s, grid, xs, ys, e)
   out[name] = np.asarray(m['loss']).tolist()
 for name, (g, d) in {'single': (1, 1), 'data8': (1, 8)}.items():
-  t = train.GridTrainer(task, 'adam', shared, (), batch_size=64, mesh=train.make_mesh(g, d))
+  t = train.GridTrainer(task, ADAM, shared, (), batch_size=64, mesh=train.make_mesh(g, d))
   xs, ys = t.shard((x, y), grid_axis=False)
   s = t.shard(t.init({}, xs))
   for e in range(2):

@@ -16,11 +16,11 @@ import optax
 import pytest
 
 import adam_jax
-from adam_jax import OPTIMIZERS, optimizer_hparams, train
+from adam_jax import OPTIMIZERS, optimizer_hparams
 from configs import common
-from experiments import programs, results, rundir, select, validate
+from experiments import optimizers, programs, results, rundir, select, validate
+from experiments.command_line import apply_command_line
 from experiments.point import Point
-from experiments.run import apply_command_line
 
 # Functions of the parameter tree: set them through the library.
 NOT_ON_THE_COMMAND_LINE = {'mask', 'weight_decay_mask', 'vector_mask'}
@@ -103,7 +103,7 @@ def test_each_optimizer_can_be_built_from_a_config_with_all_its_fields_set(name)
   for key in set(optimizer_hparams(name)) - NOT_ON_THE_COMMAND_LINE - {'learning_rate'}:
     config.optimizer[key] = values[key]
   validate.validate(config, overrides={f'optimizer.{k}' for k in optimizer_hparams(name)})
-  kwargs = programs.optimizer_kwargs(config)
+  kwargs = optimizers.kwargs(config)
   assert set(kwargs) == set(optimizer_hparams(name)) - NOT_ON_THE_COMMAND_LINE
   for key, value in kwargs.items():  # each as it was set (dtypes by name)
     if key != 'learning_rate':
@@ -165,14 +165,9 @@ def test_schedule_and_its_restart_periods_are_structural_and_reach_the_optimizer
   config.sweep.optimizer.restart_epochs = (1, 2)
   assert len(programs.expand(config)) == 4  # one program per period, never vmapped
 
-  ours = train.make_optimizer(
-    'adamw',
-    {'learning_rate': 0.1, 'weight_decay': 0.5},
-    'warm_restarts',
-    steps_per_epoch=10,
-    restart_epochs=2,
-    restart_mult=3.0,
-  )
+  ours = optimizers.factory(
+    'adamw', 'warm_restarts', steps_per_epoch=10, restart_epochs=2, restart_mult=3.0
+  )({'optimizer.learning_rate': 0.1, 'optimizer.weight_decay': 0.5})
   theirs = adam_jax.adamw(adam_jax.warm_restarts(0.1, 20, period_mult=3.0), weight_decay=0.5)
   params = jnp.array([1.0, -2.0])
   state_a, state_b = ours.init(params), theirs.init(params)

@@ -14,8 +14,8 @@ from absl import flags
 from ml_collections import config_flags
 
 from experiments import programs, reproduce, results, rundir, select, validate
+from experiments.command_line import apply_command_line
 from experiments.point import Point
-from experiments.run import apply_command_line
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -16,11 +16,23 @@ import pytest
 from scipy import stats as scipy_stats
 
 import adam_jax
-from adam_jax import data, diagnostics, models, sweep, train
+from adam_jax import data, diagnostics, models, train
 from adam_jax.transforms import ScaleByAdamState
-from experiments import console, plots, programs, results, select, stats, validate
+from experiments import (
+  console,
+  optimizers,
+  plots,
+  programs,
+  results,
+  select,
+  stats,
+  sweep,
+  validate,
+)
 from experiments.point import Point
 from experiments.run import experiment_kind
+
+ADAM = optimizers.factory('adam')
 
 
 def load_config(name: str, arg: str = 'smoke'):
@@ -223,11 +235,11 @@ def test_seed_points_of_a_grid_equal_single_runs_of_each_seed():
   )
   shared = {'optimizer.learning_rate': 1e-3, 'seed': 0}
   grid = train.grid_arrays([{'seed': 0}, {'seed': 1}, {'seed': 2}], ('seed',))
-  trainer = train.GridTrainer(task, 'adam', shared, ('seed',), batch_size=32)
+  trainer = train.GridTrainer(task, ADAM, shared, ('seed',), batch_size=32)
   state = trainer.init(grid, x)
   state, metrics = trainer.train_epoch(state, grid, x, y, 0)
   for seed in range(3):
-    single = train.GridTrainer(task, 'adam', {**shared, 'seed': seed}, batch_size=32)
+    single = train.GridTrainer(task, ADAM, {**shared, 'seed': seed}, batch_size=32)
     s, m = single.train_epoch(single.init({}, x), {}, x, y, 0)
     np.testing.assert_allclose(metrics['loss'][seed], m['loss'][0], rtol=1e-5)
   assert not np.allclose(metrics['loss'][0], metrics['loss'][1])
@@ -364,7 +376,7 @@ def test_diagnostics_leave_training_unchanged_and_run_under_a_grid():
   grid = train.grid_arrays(points, swept)
   out = {}
   for flag in (False, True):
-    trainer = train.GridTrainer(task, 'adam', shared, swept, batch_size=32, diagnostics=flag)
+    trainer = train.GridTrainer(task, ADAM, shared, swept, batch_size=32, diagnostics=flag)
     state = trainer.init(grid, x)
     state, metrics = trainer.train_epoch(state, grid, x, y, 0)
     out[flag] = (state, metrics)
@@ -393,7 +405,11 @@ def test_diagnostics_run_with_every_kind_of_optimizer_state(name):
   x, y = jnp.asarray(ds.train[0]), jnp.asarray(ds.train[1])
   task = train.Task(models.get_model('logistic_regression', num_classes=10), 'classifier')
   trainer = train.GridTrainer(
-    task, name, {'optimizer.learning_rate': 1e-3, 'seed': 0}, batch_size=32, diagnostics=True
+    task,
+    optimizers.factory(name),
+    {'optimizer.learning_rate': 1e-3, 'seed': 0},
+    batch_size=32,
+    diagnostics=True,
   )
   _, metrics = trainer.train_epoch(trainer.init({}, x), {}, x, y, 0)
   stats_ = metrics[train.DIAGNOSTICS]['params/linear/kernel']

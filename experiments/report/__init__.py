@@ -16,7 +16,7 @@ import datetime
 import os
 import platform
 
-from adam_jax import sweep as sweep_lib
+from experiments import sweep as sweep_lib
 from experiments.console import duration
 from experiments.report import (
   deepobs,

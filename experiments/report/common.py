@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from adam_jax import sweep as sweep_lib
 from experiments import stats
+from experiments import sweep as sweep_lib
 from experiments.console import duration
 from experiments.plots import mean_of
 from experiments.point import Point

@@ -9,6 +9,7 @@ dropout, three epochs, the training loss every 10 iterations and the optimizer d
 
 from __future__ import annotations
 
+import adam_jax
 from experiments import stats
 from experiments.report.common import (
   Report,
@@ -91,7 +92,8 @@ def _diagnostics(r: Report, runs: list) -> None:
     r.figure(run, 'diagnostics.png', f'§6.3 diagnostics of {run.name}: √v̂ against ε per layer')
     last = max(x['epoch'] for x in records)
     epochs.append(last)
-    eps = run.config['optimizer']['eps']
+    eps = run.config['optimizer'].get('eps')
+    eps = adam_jax.describe('adam').defaults['eps'] if eps is None else eps  # unset: Adam's
     for c in run.best_configurations():
       if optimizer_name(c, run) != 'adam':
         continue

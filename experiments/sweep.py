@@ -16,17 +16,7 @@ import itertools
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from adam_jax import _extras
-
-try:
-  from flax import traverse_util
-except ModuleNotFoundError as error:  # the 'experiments' extra
-  _extras.require(__name__, error.name or 'flax')
-  raise
-
-
-# Paths under optimizer. that select code rather than numbers: never vmapped.
-STRUCTURAL_OPTIMIZER_KEYS = frozenset({'name', 'schedule'})
+from flax import traverse_util
 
 
 def is_vmappable(path: str, values: Sequence[Any], static: Collection[str] = ()) -> bool:
@@ -35,8 +25,8 @@ def is_vmappable(path: str, values: Sequence[Any], static: Collection[str] = ())
   Args:
     path: A dotted config path, e.g. ``'optimizer.b2'``.
     values: Its swept values.
-    static: Further paths that must stay Python values (an optimizer option that selects
-      code, such as optax's ``nesterov``).
+    static: Further paths that must stay Python values (the optimizer's name and
+      schedule, an option that selects code, such as optax's ``nesterov``).
 
   Returns:
     True for numbers and booleans of ``seed``, ``model.l2`` and the optimizer's
@@ -45,10 +35,7 @@ def is_vmappable(path: str, values: Sequence[Any], static: Collection[str] = ())
   numeric = all(isinstance(v, bool | int | float) for v in values)
   if not numeric or path in static:
     return False
-  if path in ('seed', 'model.l2'):
-    return True
-  section, _, key = path.partition('.')
-  return section == 'optimizer' and key not in STRUCTURAL_OPTIMIZER_KEYS
+  return path in ('seed', 'model.l2') or path.startswith('optimizer.')
 
 
 @dataclasses.dataclass(frozen=True)
