@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[experiments,dev]'
-	@bash scripts/install_data.sh || true
+	@bash scripts/install_data.sh $(BIN)/python || true
 	touch $(STAMP)
 
 test: install
