@@ -175,12 +175,6 @@ def decimals(std: float | None, n: int) -> int | None:
   return max(0, 1 - math.floor(math.log10(std / math.sqrt(n))))
 
 
-def format_mean(value: float, std: float | None, n: int, digits: int = 4) -> str:
-  """``value`` to :func:`decimals` of the standard error, else ``digits`` significant digits."""
-  places = decimals(std, n)
-  return f'{value:.{digits}g}' if places is None else f'{value:.{places}f}'
-
-
 def format_spread(stats: dict[str, Any], scale: float = 1.0, n: int | None = None) -> str:
   """'126.53 ± 0.24': mean ± std, '0.2712' for one seed, '-' for none.
 
