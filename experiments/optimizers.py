@@ -61,7 +61,10 @@ def drop_untaken_sweeps(
   Returns:
     A note for the log per dropped sweep, by its path (``sweep.optimizer.KEY``).
   """
-  taken = {key for spec in specs(config) for key in spec.names} | set(common.OPTIMIZER_META)
+  found = specs(config)
+  if len(found) < len(names(config)):  # a name that names no optimizer: validation says so
+    return {}
+  taken = {key for spec in found for key in spec.names} | set(common.OPTIMIZER_META)
   swept = config.sweep.get('optimizer', {})
   notes = {}
   for key in [k for k in swept if k not in taken and _PREFIX + k not in keep]:
@@ -171,11 +174,6 @@ def static_paths(config: ml_collections.ConfigDict) -> dict[str, str]:
   return out
 
 
-def taking(config: ml_collections.ConfigDict, key: str) -> list[str]:
-  """The optimizers of the run that take the keyword ``key``."""
-  return [spec.name for spec in specs(config) if key in spec.names]
-
-
 def split_command_line(argv: list[str]) -> tuple[list[str], dict[str, Any]]:
   """Takes ``--config.optimizer.KEY=VALUE`` out of ``argv`` where only a named optimizer takes KEY.
 
@@ -216,7 +214,8 @@ def _parse(arg: str, text: str, kind: type) -> Any:
   try:
     return parser[kind].parse(text) if kind in parser else text
   except ValueError:
-    raise registry.OptimizerError(f'{arg}: must be {kind.__name__}') from None
+    allowed = {float: 'a number', int: 'an integer', bool: 'true or false'}[kind]
+    raise registry.OptimizerError(f'{arg}: must be {allowed}') from None
 
 
 def log_static_sweeps(config: ml_collections.ConfigDict, sweep: Hparams) -> None:
