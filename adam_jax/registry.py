@@ -223,7 +223,7 @@ def _factory(name: str) -> Factory:
   try:
     obj = importlib.import_module(module)
   except Exception as e:  # noqa: BLE001 (whatever importing the user's module raises)
-    raise OptimizerError(f'optimizer {name!r}: cannot import {module}: {e}') from None
+    raise OptimizerError(f'optimizer {name!r}: cannot import {module}: {_line(e)}') from None
   for part in attribute.split('.'):
     if not hasattr(obj, part):
       raise OptimizerError(f'optimizer {name!r}: {module} has no {attribute!r}') from None
@@ -238,7 +238,7 @@ def _describe(name: str, factory: Factory) -> OptimizerSpec:
   try:
     signature = _signature(factory)
   except (TypeError, ValueError) as e:
-    raise OptimizerError(f'optimizer {name!r}: no signature to read ({e})') from None
+    raise OptimizerError(f'optimizer {name!r}: no signature to read ({_line(e)})') from None
   hparams = tuple(
     _hparam(p)
     for p in signature.parameters.values()
@@ -249,7 +249,7 @@ def _describe(name: str, factory: Factory) -> OptimizerSpec:
     tx = factory(**_probe_kwargs(spec))
   except Exception as e:  # noqa: BLE001 (the factory is the user's)
     raise OptimizerError(
-      f'optimizer {name!r}: calling it with its defaults failed: {type(e).__name__}: {e}'
+      f'optimizer {name!r}: calling it with its defaults failed: {type(e).__name__}: {_line(e)}'
     ) from None
   if not isinstance(tx, optax.GradientTransformation):
     raise OptimizerError(
@@ -260,9 +260,14 @@ def _describe(name: str, factory: Factory) -> OptimizerSpec:
   if error is not None:
     raise OptimizerError(
       f'optimizer {name!r}: init/update fail on a small parameter tree: '
-      f'{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ""}'
+      f'{type(error).__name__}: {_line(error)}'
     )
   return spec
+
+
+def _line(error: Exception) -> str:
+  """The first line of an error's message (a message for the command line is one line)."""
+  return next(iter(str(error).splitlines()), '')
 
 
 def _signature(factory: Factory) -> inspect.Signature:
