@@ -16,9 +16,9 @@ import ml_collections
 import pytest
 
 from adam_jax import sweep as sweep_lib
-from experiments import extend, reproduce, significance
+from experiments import extend, reproduce, results, significance
 from experiments.point import Point
-from experiments.report import edges
+from experiments.report import edges, references
 from experiments.report.verdicts import interval_text
 from tests.report_runs import config, final, write_run
 
@@ -202,6 +202,17 @@ def test_each_section_names_the_data_its_runs_used(built):
   connected = _section(text, '## On a connected machine')
   assert '`make install` takes it, offline' in connected
   assert 'drop `--config.dataset.name=fashion_mnist`' not in text
+
+
+def test_the_data_in_words_comes_from_the_config():
+  def run(**dataset):
+    return results.Run('w', {'dataset': dataset}, {}, [], [], {})
+
+  assert references.data(run(name='mnist', binarize=True)) == 'MNIST binarised at 0.5'
+  assert references.data(run(name='fashion_mnist', binarize=False)) == 'Fashion-MNIST'
+  smoke = references.data(run(name='mnist', synthetic=True))
+  assert smoke == 'random arrays in the shapes of MNIST (a smoke run)'
+  assert references.data_of(run(name='mnist'), None, run(name='mnist')) == 'MNIST'
 
 
 def test_references_and_goals_follow_the_data(runs, tmp_path):

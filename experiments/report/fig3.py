@@ -51,7 +51,8 @@ def section(r: Report) -> None:
   if not r.missing(RUN):
     _first_epochs(r, r.run(RUN))
   _diagnostics(r, [x for x in (r.run(RUN), r.run(PEREZ_RUN)) if x is not None])
-  r.provenance(RUN)
+  if r.run(RUN) is not None:
+    r.provenance(RUN)
 
 
 def _first_epochs(r: Report, run: Run) -> None:
