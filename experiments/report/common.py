@@ -1,7 +1,8 @@
 """What every section of the report shares.
 
 The :class:`Report` it writes into (:mod:`.document`, imported from here by every
-section), the reference numbers, and small helpers for tables and curves.
+section), the ε a run ran with, and small helpers for tables and curves (the reference
+numbers and the data in words are in :mod:`.references`).
 
 Runs are read only through :class:`experiments.results.Run`; every choice of a "best" point
 goes through :func:`experiments.select.best`.
