@@ -23,7 +23,7 @@ from absl import logging
 from adam_jax import data as data_lib
 from adam_jax import sweep as sweep_lib
 from adam_jax import train as train_lib
-from experiments import console, programs, select, signals
+from experiments import console, programs, search, select, signals
 from experiments.point import Point, points_from_records
 from experiments.programs import RunError
 from experiments.rundir import RunDir
@@ -80,6 +80,8 @@ def run(config: ml_collections.ConfigDict, workdir: str, fresh: bool = False) ->
       default_seed=config.seed,
       reruns=[p.index for p in reruns],
     )
+    if search.num_points(config):  # the drawn points, to read or give again as a 'list'
+      summary['search'] = search.summary(config, search.draw(config))
     rundir.finish(summary)
     return summary
 
@@ -219,6 +221,8 @@ def train_chunk(config, trainer, chunk: _Chunk, train_xy, splits, rundir, single
   for epoch in range(done, config.num_epochs):
     progress.start_epoch()
     state, step_metrics = trainer.train_epoch(state, grid, x_train, y_train, epoch)
+    # The epoch's training time (no evaluation), for the benchmark's time to a target.
+    rundir.time_epoch(chunk.program.index, chunk.name, epoch + 1, progress.elapsed(step_metrics))
     evals = {name: trainer.evaluate(state.params, *xy) for name, xy in splits.items()}
     host = jax.device_get({'train': step_metrics, **evals})
     optimizer_stats = host['train'].pop(train_lib.DIAGNOSTICS, {})
