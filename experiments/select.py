@@ -121,6 +121,30 @@ def summarize(
   }
 
 
+def edges(points: Sequence[Point], chosen: Point) -> list[tuple[str, float, str, list[float]]]:
+  """The numeric choices of ``chosen`` at an end of what its program tried.
+
+  A value chosen at the end of a grid (or as the most extreme of a search's drawn values)
+  may be beaten by one beyond it, so a comparison with it favours the others. A path
+  counts when the program tried three or more values of it.
+
+  Args:
+    points: The run's points (or configurations); those of ``chosen``'s program are used.
+    chosen: The program's choice (a point or configuration).
+
+  Returns:
+    ``(path, value, 'smallest' or 'largest', the sorted values tried)`` per such path.
+  """
+  out = []
+  for path, value in chosen.hparams.items():
+    if path == 'seed' or isinstance(value, bool) or not isinstance(value, int | float):
+      continue
+    tried = sorted({p.get(path) for p in points if p.program == chosen.program} - {None})
+    if len(tried) >= 3 and value in (tried[0], tried[-1]):
+      out.append((path, value, 'largest' if value == tried[-1] else 'smallest', tried))
+  return out
+
+
 def chosen_learning_rate(points: Sequence[Point], optimizer: str) -> float:
   """The α of ``optimizer``'s point with the best validation accuracy (ties: lower loss).
 

@@ -13,7 +13,7 @@ import pytest
 from absl import flags
 from ml_collections import config_flags
 
-from experiments import programs, reproduce, results, rundir, select, validate
+from experiments import programs, reproduce, results, rundir, select, steps, validate
 from experiments.point import Point
 from experiments.run import apply_command_line
 
@@ -68,12 +68,12 @@ def cost(config) -> int:
 @pytest.mark.parametrize('name', list(reproduce.BY_NAME))
 def test_every_step_is_a_config_file_with_arguments_and_quick_is_smaller(name, runs):
   step = reproduce.BY_NAME[name]
-  argv = reproduce.command(step, runs, quick=False)
+  argv = steps.command(step, runs, quick=False)
   # The recipe lives in the config: only the α of an earlier step comes as a flag.
   extra = [a for a in argv[4:] if not a.startswith('--workdir=')]
   assert extra == (['--config.optimizer.learning_rate=' + extra[0].split('=')[1]] if extra else [])
   assert bool(extra) == (step.learning_rate_from is not None)
-  full, quick = parse(argv), parse(reproduce.command(step, runs, quick=True))
+  full, quick = parse(argv), parse(steps.command(step, runs, quick=True))
   validate.validate(full)
   validate.validate(quick)
   assert cost(quick) <= cost(full)
@@ -84,8 +84,8 @@ def test_every_step_is_a_config_file_with_arguments_and_quick_is_smaller(name, r
 
 
 def test_cnn_final_runs_take_the_alpha_the_screen_chose(runs):
-  adam = parse(reproduce.command(reproduce.BY_NAME['perez_cnn_adam'], runs, quick=False))
-  adamax = parse(reproduce.command(reproduce.BY_NAME['perez_cnn_adamax'], runs, quick=False))
+  adam = parse(steps.command(reproduce.BY_NAME['perez_cnn_adam'], runs, quick=False))
+  adamax = parse(steps.command(reproduce.BY_NAME['perez_cnn_adamax'], runs, quick=False))
   assert adam.sweep.optimizer.learning_rate == (0.01,)
   assert adamax.sweep.optimizer.learning_rate == (0.003,)
   assert adam.sweep.optimizer.name == ('adam',) and adam.num_epochs == 20
@@ -93,7 +93,7 @@ def test_cnn_final_runs_take_the_alpha_the_screen_chose(runs):
 
 
 def test_a_dependent_step_without_its_screen_is_skipped(tmp_path):
-  status = reproduce.run_one(reproduce.BY_NAME['perez_cnn_adam'], str(tmp_path), False, True)
+  status = steps.run_one(reproduce.BY_NAME['perez_cnn_adam'], str(tmp_path), False, True)
   assert status['status'] == 'skipped' and 'perez_cnn_screen' in status['why']
 
 
@@ -151,12 +151,12 @@ time.sleep(120)
 
 PARENT = f"""
 import signal, sys
-from experiments import reproduce
-reproduce.command = lambda *args: ['python', '-c', {CHILD!r}]  # a child that runs until told
-signal.signal(signal.SIGTERM, reproduce._stop_on_sigterm)
+from experiments import reproduce, steps
+steps.command = lambda *args: ['python', '-c', {CHILD!r}]  # a child that runs until told
+signal.signal(signal.SIGTERM, steps._stop_on_sigterm)
 try:
-  reproduce.run_one(reproduce.BY_NAME['reddi'], 'unused', False, False)
-except reproduce.Stopped as e:
+  steps.run_one(reproduce.BY_NAME['reddi'], 'unused', False, False)
+except steps.Stopped as e:
   print('parent stopped', e.args[0], flush=True)
   sys.exit(e.args[0])
 """

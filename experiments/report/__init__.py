@@ -17,6 +17,7 @@ import os
 import platform
 
 from adam_jax import sweep as sweep_lib
+from experiments import select
 from experiments.console import duration
 from experiments.report import (
   deepobs,
@@ -34,7 +35,6 @@ from experiments.report.common import (
   MODEL_NAMES,
   Report,
   acc,
-  learning_rate,
   table,
 )
 
@@ -140,19 +140,14 @@ def _grid_edges(r: Report) -> list[str]:
       c = run.configurations[i] if i is not None else None
       if c is None or c.program in reruns:
         continue
-      grid = sorted({learning_rate(p) for p in run.points if p.program == c.program})
-      alpha = learning_rate(c)
-      if len(grid) >= 3 and alpha in (grid[0], grid[-1]):
-        end = 'largest' if alpha == grid[-1] else 'smallest'
+      for path, alpha, end, grid in select.edges(run.points, c):
+        if path != 'optimizer.learning_rate':
+          continue
         optimizer = c.get('optimizer.name') or run.config['optimizer']['name']
         rest = {k: v for k, v in c.structural.items() if k != 'optimizer.name'}
         label = optimizer + (f' ({sweep_lib.label(rest)})' if rest else '')
-        notes.append(
-          f'{name}: {label} chose α = {alpha:g}, the {end} of '
-          + '{'
-          + ', '.join(f'{a:g}' for a in grid)
-          + '}'
-        )
+        tried = ', '.join(f'{a:g}' for a in grid)
+        notes.append(f'{name}: {label} chose α = {alpha:g}, the {end} of {{{tried}}}')
   if not notes:
     return []
   return [
