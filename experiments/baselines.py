@@ -17,7 +17,6 @@ import re
 from typing import Any
 
 from adam_jax import sweep as sweep_lib
-from experiments import select
 from experiments.plots import steps_per_epoch
 from experiments.results import Run
 from experiments.rundir import dump_json, read
@@ -63,8 +62,6 @@ def record(run: Run) -> dict[str, Any]:
   if not chosen:
     raise ValueError(f'{run.workdir}: the run chose no configuration to report')
   final = chosen[0]  # the rerun of the (one) tuning program's choice
-  per_program = run.summary.get('best_configuration_per_program') or []
-  tuned = run.configurations[per_program[0]] if per_program and per_program[0] is not None else None
   steps = steps_per_epoch(run)
   epoch_time = run.epoch_time_s(final.program)
   seeds = []
@@ -87,7 +84,8 @@ def record(run: Run) -> dict[str, Any]:
     'optimizer': final.get('optimizer.name') or run.config['optimizer']['name'],
     'metric': run.config['eval']['select_metric'],
     'chosen': dict(final.hparams),
-    'edges': [list(e[:3]) for e in select.edges(run.points, tuned)] if tuned else [],
+    # A choice at an end of the α values tried (experiments.extend's rule, as for grids).
+    'edges': [[e['chosen'], e['end']] for e in run.summary.get('grid_edges') or []],
     'tuning': {'points': len(tuning), 'diverged': sum(p.failed for p in tuning)},
     'steps_per_epoch': steps,
     'train_wall_time_s': round(run.train_wall_time_s, 1),

@@ -2,7 +2,7 @@ r"""Benchmarks an optimizer on the papers' problems against committed baselines 
 
   python -m experiments.benchmark --optimizer=optax.lion              # quick budget, 5 problems
   python -m experiments.benchmark --optimizer=my_pkg.opt:make --budget=full   # on a GPU
-  python -m experiments.benchmark --optimizer=adamax --problems=fmnist_mlp,fmnist_vae
+  python -m experiments.benchmark --optimizer=adamax --problems=mnist_mlp,mnist_vae
   python -m experiments.benchmark --optimizer=adam --baseline         # (re)makes Adam's baselines
   python -m experiments.benchmark --optimizer=optax.lion --report_only
 
@@ -75,8 +75,9 @@ def head(optimizer: str, runs: str, problems: list[report.Problem]) -> list[str]
     '[0.01, 0.5]), drawn at the points of a scrambled Halton sequence, one seed each, all '
     'in one vmapped program; the point with the best validation metric (accuracy; the '
     f"VAE's loss) is trained again with {_SEEDS.value or seeds} fresh seeds, and those are "
-    "reported. A verdict is Welch's two-sided t test at 5% on the seeds' final test "
-    'metric: **better** or **worse** when significant, **not resolved** otherwise. '
+    "reported. A verdict is Welch's two-sided t test on the seeds' final test metric, its p "
+    'Holm-adjusted over every verdict of this report: **better** or **worse** when the '
+    'adjusted p is below 5%, **not resolved** otherwise. '
     f'Baselines: `{os.path.join(_BASELINES.value, _folder())}/` (each file names the '
     'command and the machine that made it).',
     '',

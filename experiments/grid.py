@@ -23,7 +23,7 @@ from absl import logging
 from adam_jax import data as data_lib
 from adam_jax import sweep as sweep_lib
 from adam_jax import train as train_lib
-from experiments import console, programs, search, select, signals
+from experiments import console, extend, programs, search, select, signals
 from experiments.point import Point, points_from_records
 from experiments.programs import RunError
 from experiments.rundir import RunDir
@@ -50,27 +50,37 @@ def run(config: ml_collections.ConfigDict, workdir: str, fresh: bool = False) ->
     tuning = programs.expand(config)
     reruns = programs.rerun_programs(config, tuning)
     program_list = tuning + reruns
-    previous = _resumable_records(rundir, program_list)
+    first_extension = (len(program_list), sum(len(p.points) for p in program_list))
+    planned = [p for p, _ in extend.planned(tuning, rundir.state, *first_extension)]
+    previous = _resumable_records(rundir, program_list + planned)
     if previous:
       logging.info('resuming the run in %s (%d evaluations kept)', workdir, len(previous))
-    logging.info(
-      '%d program(s), %d grid point(s) in all, %d epochs each',
-      len(program_list),
-      sum(len(p.points) for p in program_list),
-      config.num_epochs,
-    )
+    logging.info('%d program(s), %d epochs each', len(program_list), config.num_epochs)
     datasets: dict[str, data_lib.Dataset] = {}
     points: list[Point] = []
-    for program in program_list:
-      if program in reruns:  # DeepOBS's protocol: the tuning program's choice, more seeds
-        tuned = [p for p in points if p.program == program.index - len(tuning)]
-        program = programs.with_chosen(program, tuned, config.eval.select_metric, config.seed)
+
+    def train(program: sweep_lib.Program) -> list[Point]:
       pconfig = programs.program_config(config, program.structural)
       key = json.dumps(pconfig.dataset.to_dict(), sort_keys=True)
       if key not in datasets:
         datasets[key] = programs.load_dataset(pconfig)
         logging.info('data: %r', datasets[key])
-      points += run_program(pconfig, program, datasets[key], rundir, len(program_list), previous)
+      total = max(len(program_list), program.index + 1)  # extensions come after the others
+      return run_program(pconfig, program, datasets[key], rundir, total, previous)
+
+    for program in tuning:
+      points += train(program)
+    extends: dict[int, int] = {}
+    if config.get('extend_grid'):
+      plans = extend.plans(config, tuning, rundir.state, rundir.remember, *first_extension, points)
+      for program, tuned_program in plans:
+        extends[program.index] = tuned_program
+        points += train(program)
+    for program in reruns:  # DeepOBS's protocol: the tuning program's choice, more seeds
+      tuned = extend.members(points, program.index - len(tuning), extends)
+      program = programs.with_chosen(program, tuned, config.eval.select_metric, config.seed)
+      points += train(program)
+    points.sort(key=lambda p: p.grid_index)
     summary = select.summarize(
       points,
       config.num_epochs,
@@ -79,9 +89,10 @@ def run(config: ml_collections.ConfigDict, workdir: str, fresh: bool = False) ->
       rundir.train_wall_time,
       default_seed=config.seed,
       reruns=[p.index for p in reruns],
+      extends=extends,
     )
-    if search.num_points(config):  # the drawn points, to read or give again as a 'list'
-      summary['search'] = search.summary(config, search.draw(config))
+    summary |= extend.summary(config, tuning, points, extends)
+    summary |= search.summary(config)  # the drawn points, to read or give again as a list
     rundir.finish(summary)
     return summary
 
@@ -221,7 +232,6 @@ def train_chunk(config, trainer, chunk: _Chunk, train_xy, splits, rundir, single
   for epoch in range(done, config.num_epochs):
     progress.start_epoch()
     state, step_metrics = trainer.train_epoch(state, grid, x_train, y_train, epoch)
-    # The epoch's training time (no evaluation), for the benchmark's time to a target.
     rundir.time_epoch(chunk.program.index, chunk.name, epoch + 1, progress.elapsed(step_metrics))
     evals = {name: trainer.evaluate(state.params, *xy) for name, xy in splits.items()}
     host = jax.device_get({'train': step_metrics, **evals})

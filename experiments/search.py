@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection
 from typing import Any
 
 import numpy as np
@@ -196,14 +196,21 @@ def draw(config) -> list[dict[str, Any]]:
   return points
 
 
-def summary(config, drawn: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-  """What ``summary.json`` keeps of a search: its settings, its space and the drawn points."""
+def summary(config) -> dict[str, Any]:
+  """``{'search': ...}`` for ``summary.json``: the search's settings, space and drawn points.
+
+  ({} without a search.)
+  """
+  if not num_points(config):
+    return {}
   return {
-    'points': config.search.points,
-    'sequence': config.search.sequence,
-    'seed': config.search.seed,
-    'space': {d.path: [d.kind, *d.args] for d in dimensions(config)},
-    'drawn': [dict(p) for p in drawn],
+    'search': {
+      'points': config.search.points,
+      'sequence': config.search.sequence,
+      'seed': config.search.seed,
+      'space': {d.path: [d.kind, *d.args] for d in dimensions(config)},
+      'drawn': draw(config),
+    }
   }
 
 

@@ -17,7 +17,7 @@ import sys
 import time
 from typing import Any
 
-from experiments import results, select
+from experiments import archive, results, select
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,13 +31,15 @@ class Step:
     learning_rate_from: ``(step, optimizer)``: the step runs at the α that ``optimizer``
       chose in that earlier step's run (its best validation accuracy), given as
       ``--config.optimizer.learning_rate``.
-    args: Further ``experiments.run`` arguments (the benchmark's optimizer and seeds).
+    args: Further ``experiments.run`` arguments, before ``--workdir``; by default the
+      reproduction's rule that no choice stays at an edge of its α grid (``extend_grid``).
+      The benchmark gives its optimizer and seeds instead (a fixed budget: no extension).
   """
 
   name: str
   config: str
   learning_rate_from: tuple[str, str] | None = None
-  args: tuple[str, ...] = ()
+  args: tuple[str, ...] = ('--config.extend_grid=True',)
 
   @property
   def after(self) -> str | None:
@@ -55,7 +57,7 @@ def command(step: Step, runs: str, quick: bool, smoke: bool = False) -> list[str
   config = (
     step.config + (',' if ':' in step.config else ':') + ','.join(extra) if extra else step.config
   )
-  argv = ['python', '-m', 'experiments.run', f'--config={config}']
+  argv = ['python', '-m', 'experiments.run', f'--config={config}', *step.args]
   if step.learning_rate_from is not None:
     after, optimizer = step.learning_rate_from
     run = results.Run.load(os.path.join(runs, after))
@@ -63,7 +65,7 @@ def command(step: Step, runs: str, quick: bool, smoke: bool = False) -> list[str
       raise RuntimeError(f'{step.name} needs the results of {after} first')
     alpha = select.chosen_learning_rate(run.configurations, optimizer)  # by the mean over seeds
     argv.append(f'--config.optimizer.learning_rate={alpha!r}')
-  return [*argv, *step.args, f'--workdir={os.path.join(runs, step.name)}']
+  return [*argv, f'--workdir={os.path.join(runs, step.name)}']
 
 
 class Stopped(Exception):
@@ -75,8 +77,14 @@ def _stop_on_sigterm(signum, frame):
   raise Stopped(128 + signum)
 
 
-def run_one(step: Step, runs: str, quick: bool, smoke: bool) -> dict[str, Any]:
+def run_one(
+  step: Step, runs: str, quick: bool, smoke: bool, archive_root: str | None = None
+) -> dict[str, Any]:
   """Runs (or finds finished) one experiment; returns its status and command.
+
+  With ``archive_root``, a step whose workdir has no finished run but whose archive
+  (:mod:`experiments.archive`) was made by the same command is restored, not trained;
+  a step that finishes is archived.
 
   On SIGINT/SIGTERM the child (which checkpoints and exits on either) is waited for, not
   killed, and :class:`Stopped` is raised with the exit status to end with.
@@ -86,6 +94,14 @@ def run_one(step: Step, runs: str, quick: bool, smoke: bool) -> dict[str, Any]:
   except RuntimeError as e:
     return {'status': 'skipped', 'why': str(e)}
   printable = shlex.join(argv)
+  workdir, kept = (
+    os.path.join(runs, step.name),
+    archive_root and os.path.join(archive_root, step.name),
+  )
+  if kept and results.Run.load(workdir) is None and archive.archived_command(kept) == printable:
+    archive.restore(kept, workdir)
+    print(f'\n=== {step.name}: restored from {kept} (made by the same command)', flush=True)
+    return {'status': 'ok', 'command': printable, 'process_s': 0.0}
   print(f'\n=== {step.name}: {printable}', flush=True)
   start = time.perf_counter()
   # A workdir left by an older recipe of the step is retrained, not an error.
@@ -101,6 +117,8 @@ def run_one(step: Step, runs: str, quick: bool, smoke: bool) -> dict[str, Any]:
   elapsed = time.perf_counter() - start
   if rc >= 128:  # the child was stopped by a signal sent to it alone
     raise Stopped(rc)
+  if rc == 0 and kept:
+    archive.save(workdir, kept, printable)
   return {
     'status': 'ok' if rc == 0 else f'failed (exit {rc})',
     'command': printable,
@@ -108,15 +126,17 @@ def run_one(step: Step, runs: str, quick: bool, smoke: bool) -> dict[str, Any]:
   }
 
 
-def run_steps(steps: list[Step], runs: str, quick: bool, smoke: bool) -> dict[str, dict[str, Any]]:
-  """Runs (or finds finished) each step in turn: :func:`run_one`'s status of each.
+def run_steps(
+  steps: list[Step], runs: str, quick: bool, smoke: bool, archive_root: str | None = None
+) -> dict[str, dict[str, Any]]:
+  """Runs (or finds finished, or restores) each step in turn: :func:`run_one`'s status of each.
 
   Raises:
     Stopped: On SIGINT or SIGTERM, once the running step has checkpointed and exited;
       running the same command again resumes.
   """
   signal.signal(signal.SIGTERM, _stop_on_sigterm)
-  return {step.name: run_one(step, runs, quick, smoke) for step in steps}
+  return {step.name: run_one(step, runs, quick, smoke, archive_root) for step in steps}
 
 
 def commands(steps, runs: str, quick: bool, smoke: bool) -> dict[str, str | None]:

@@ -99,13 +99,30 @@ def test_a_programs_epoch_time_leaves_out_the_compiling_first_epoch_and_sums_its
 def test_verdicts_against_a_baseline_follow_the_metrics_direction():
   curve = [{10: 1.0}] * 3
   high, low = record(curve, [0.90, 0.91, 0.92]), record(curve, [0.80, 0.81, 0.82])
-  assert report.verdict(high, low)[0] == 'better'
-  assert report.verdict(low, high)[0] == 'worse'
-  assert report.verdict(high, record(curve, [0.85, 0.91, 0.97]))[0] == 'not resolved'
+  assert report.compare(high, low).verdict == 'holds'  # better
+  assert report.compare(low, high).verdict == 'does not hold'  # worse
+  assert report.compare(high, record(curve, [0.85, 0.91, 0.97])).verdict == 'not resolved'
   loss_low = record(curve, [100.0, 101.0, 102.0], metric='loss')
   loss_high = record(curve, [110.0, 111.0, 112.0], metric='loss')
-  assert report.verdict(loss_low, loss_high)[0] == 'better'  # a lower loss is better
+  assert report.compare(loss_low, loss_high).verdict == 'holds'  # a lower loss is better
   assert report.spread(high).startswith('91 [88.52, 93.48] (3 seeds)')
+
+
+def test_the_reports_verdicts_are_one_holm_family():
+  curve = [{10: 1.0}] * 3
+  base = [0.50, 0.51, 0.52]
+  ours, theirs = record(curve, [v + 0.0253 for v in base]), record(curve, base)
+  raw = report.compare(ours, theirs)
+  assert raw.verdict == 'holds' and 0.025 < raw.p_value < 0.05  # significant alone
+  problems = [report.Problem(n, None, ours, {'adam': theirs}) for n in ('p', 'q')]
+  judged = report.verdicts(problems)
+  # Two tests at p ≈ 0.03: Holm's smallest adjusted p is 2 · 0.03 > 5%: neither is resolved.
+  for key in (('p', 'adam'), ('q', 'adam')):
+    assert judged[key].p_adjusted == pytest.approx(2 * raw.p_value)
+    assert judged[key].verdict == 'not resolved'
+  assert report.word(judged['p', 'adam']).startswith('not resolved (p = 0.0')
+  judged = report.verdicts(problems[:1])  # alone, it is
+  assert report.word(judged['p', 'adam']).startswith('better (p = ')
 
 
 # --- the problems and the command line -------------------------------------------------------
@@ -130,7 +147,7 @@ def test_the_full_budget_searches_the_momentum_the_optimizer_takes():
   assert suite.momentum_key('nesterov', 'full') == 'momentum'
   assert suite.momentum_key('adagrad', 'full') is None
   assert suite.momentum_key('adam', 'quick') is None
-  validate.validate(problems_config.get_config('fmnist_mlp,momentum'))  # SGD+Nesterov
+  validate.validate(problems_config.get_config('mnist_mlp,momentum'))  # SGD+Nesterov
 
 
 def cli(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -158,7 +175,7 @@ def test_bad_usage_is_one_line_and_exit_2(args, message, tmp_path):
 @pytest.mark.slow
 def test_a_benchmark_against_baselines_made_in_the_test(tmp_path):
   """Adam's baselines by the command, a second one by hand, then AdaMax against both."""
-  problems = ['fmnist_logreg', 'fmnist_mlp']
+  problems = ['mnist_logreg', 'mnist_mlp']
   common = ['--smoke', f'--problems={",".join(problems)}', f'--baselines={tmp_path}/baselines']
   proc = cli('--optimizer=adam', '--baseline', f'--workdir={tmp_path}/adam', *common)
   assert proc.returncode == 0, proc.stderr[-3000:]
@@ -175,7 +192,7 @@ def test_a_benchmark_against_baselines_made_in_the_test(tmp_path):
     for seed in saved['seeds']:
       seed['validation_loss'] = [[step, 10 * v] for step, v in seed['validation_loss']]
       seed['test']['accuracy'] -= 0.05
-    if problem == 'fmnist_mlp':
+    if problem == 'mnist_mlp':
       saved['protocol']['num_epochs'] = 99
     (folder / problem / 'slow.json').write_text(json.dumps(saved))
 
@@ -184,14 +201,18 @@ def test_a_benchmark_against_baselines_made_in_the_test(tmp_path):
   text = (tmp_path / 'adamax' / 'REPORT.md').read_text()
   assert '| problem | adamax: test metric | vs adam | vs slow |' in text
   sections = {s.split('\n', 1)[0]: s for s in text.split('\n## ')}
+  records = {p: baselines.record(Run.load(str(tmp_path / 'adamax' / p))) for p in problems}
+  judged = report.verdicts(
+    [report.Problem(p, None, records[p], baselines.load(str(folder.parent), folder.name, p))
+     for p in problems]
+  )  # fmt: skip
   for problem in problems:
-    ours = baselines.record(Run.load(str(tmp_path / 'adamax' / problem)))
+    ours = records[problem]
     lines = sections[problem].splitlines()
     for name in ('adam', 'slow'):
       theirs = json.loads((folder / problem / f'{name}.json').read_text())
-      word, _ = report.verdict(ours, theirs)
       row = next(line for line in lines if line.startswith(f'| {name} | '))
-      assert f'| {word}' in row and report.spread(theirs) in row
+      assert f'| {report.word(judged[problem, name])} |' in row and report.spread(theirs) in row
       ours_steps, _ = report.reach(ours, report._final_loss(theirs))
       assert f'| {report._steps(ours_steps)} / ' in row
     # Ten times Adam's final validation loss: AdaMax reaches it at its first evaluation.
@@ -200,7 +221,7 @@ def test_a_benchmark_against_baselines_made_in_the_test(tmp_path):
     different = (
       '**Not like for like:** slow was made under another protocol (differs in num_epochs)'
     )
-    assert (different in sections[problem]) == (problem == 'fmnist_mlp')
+    assert (different in sections[problem]) == (problem == 'mnist_mlp')
   assert '## Performance profile' in text and 'score (steps)' in text
   assert (tmp_path / 'adamax' / 'figures' / 'performance_profile.png').stat().st_size > 10_000
   assert (tmp_path / 'adamax' / 'figures' / 'validation_loss.png').exists()

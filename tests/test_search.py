@@ -189,19 +189,16 @@ def test_smoke_keeps_four_points_of_a_search_and_of_its_list():
 
 
 def test_a_choice_at_the_end_of_what_the_search_tried_is_an_edge():
-  from experiments import select, stats  # noqa: PLC0415
+  from experiments import extend  # noqa: PLC0415
   from experiments.point import Point  # noqa: PLC0415
 
   config = searched(6, **SPACE)
-  drawn = search.draw(config)
+  tuning = programs.expand(config)
   # The validation loss falls with α: the largest α drawn is chosen, at the edge.
   points = [
     Point(i, 0, {}, hp, None, {'validation': {'loss': -hp['optimizer.learning_rate']}})
-    for i, hp in enumerate(drawn)
+    for i, hp in enumerate(tuning[0].points)
   ]
-  (chosen,) = select.best_per_program(stats.configurations(points)).values()
-  alphas = sorted(p['optimizer.learning_rate'] for p in drawn)
-  assert chosen.hparams['optimizer.learning_rate'] == alphas[-1]
-  edges = select.edges(points, chosen)
-  assert ('optimizer.learning_rate', alphas[-1], 'largest', alphas) in edges
-  assert all(path != 'optimizer.b2' for path, *_ in edges)  # a choice of two values
+  (edge,) = extend.edges(config, tuning, points, {})
+  alphas = sorted(p['optimizer.learning_rate'] for p in tuning[0].points)
+  assert (edge.end, edge.chosen, edge.grid) == ('largest', alphas[-1], tuple(alphas))

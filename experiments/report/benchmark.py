@@ -3,7 +3,8 @@
 Everything is computed from records (:mod:`experiments.baselines`): the optimizer's, read
 from its runs, and the baselines', read from their files. Per problem: the final test
 metric as mean and 95% interval with a verdict against each baseline (Welch's t test,
-:func:`experiments.stats.compare`), and the steps and training time the optimizer needs
+:func:`experiments.significance.compare`, Holm-adjusted over every verdict of the report,
+as the reproduction report does), and the steps and training time the optimizer needs
 to reach each baseline's final validation loss. Across problems: AlgoPerf's performance
 profile of the steps (and time) to each problem's target (:mod:`experiments.targets`).
 """
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments import baselines, stats, targets
+from experiments import baselines, significance, stats, targets
 from experiments.console import duration
 from experiments.report.common import table
 
@@ -93,11 +94,36 @@ def spread(rec: dict[str, Any]) -> str:
   return f'{k * d["mean"]:.4g} [{k * low:.4g}, {k * high:.4g}]' + tail
 
 
-def verdict(ours: dict[str, Any], theirs: dict[str, Any]) -> tuple[str, stats.Comparison]:
-  """'better', 'worse' or 'not resolved' for the optimizer against one baseline."""
+def compare(ours: dict[str, Any], theirs: dict[str, Any]) -> significance.Comparison:
+  """Welch's test of "the optimizer's final test metric is better than the baseline's"."""
   claim = 'greater' if ours['metric'] == 'accuracy' else 'less'
-  c = stats.compare(baselines.values(ours), baselines.values(theirs), claim)
-  return VERDICTS[c.verdict], c
+  return significance.compare(baselines.values(ours), baselines.values(theirs), claim)
+
+
+def verdicts(problems: list[Problem]) -> dict[tuple[str, str], significance.Comparison]:
+  """Every comparison of the report, ``{(problem, baseline): comparison}``, Holm-adjusted.
+
+  The tests made are one family (:func:`experiments.significance.holm`): a verdict is
+  read from its adjusted p, so that the chance of any false verdict stays at 5%.
+  """
+  found = {
+    (p.name, name): compare(p.ours, base)
+    for p in problems
+    if p.ours
+    for name, base in p.baselines.items()
+  }
+  tested = [k for k, c in found.items() if c.tested]
+  adjusted = significance.holm([found[k].p_value for k in tested])
+  for number, (key, p_adjusted) in enumerate(zip(tested, adjusted, strict=True), 1):
+    found[key] = found[key].adjusted(p_adjusted, number)
+  return found
+
+
+def word(c: significance.Comparison) -> str:
+  """'better', 'worse' or 'not resolved', with the raw and the adjusted p."""
+  if not c.tested:
+    return VERDICTS[c.verdict] + (' (no spread)' if 'no spread' in c.test else '')
+  return f'{VERDICTS[c.verdict]} (p = {c.p_value:.2g}, Holm {c.p_adjusted:.2g})'
 
 
 def _time(seconds: float | None) -> str:
@@ -110,7 +136,7 @@ def _steps(steps: int | None) -> str:
   return 'not reached' if steps is None else f'{steps:,}'
 
 
-def section(p: Problem, optimizer: str) -> list[str]:
+def section(p: Problem, optimizer: str, judged: dict[tuple[str, str], Any]) -> list[str]:
   """The report's section of one problem."""
   lines = [f'## {p.name}', '']
   if p.command:
@@ -124,10 +150,10 @@ def section(p: Problem, optimizer: str) -> list[str]:
     f'Training took {_time(rec["train_wall_time_s"])}. The search tried {tuning["points"]} '
     f'points ({tuning["diverged"]} diverged) and chose {chosen}.'
   )
-  for path, value, end in rec['edges']:
+  for alpha, end in rec['edges']:
     lines.append(
-      f'The chosen {path} = {value:.4g} is the {end} value the search tried: a better one '
-      'may lie beyond its range.'
+      f'The chosen α = {alpha:.4g} is the {end} the search tried: a better one may lie '
+      'beyond its range.'
     )
   what = f'test {rec["metric"]}' + (' (%)' if rec['metric'] == 'accuracy' else '')
   header = [
@@ -141,8 +167,6 @@ def section(p: Problem, optimizer: str) -> list[str]:
   rows = [[f'**{optimizer}**', spread(rec), '', _final_loss(rec) or math.nan, '', '']]
   notes = []
   for name, base in p.baselines.items():
-    word, c = verdict(rec, base)
-    p_value = '' if math.isnan(c.p_value) else f' (p = {c.p_value:.2g})'
     target = _final_loss(base)
     ours_steps, ours_time = reach(rec, target)
     theirs_steps, theirs_time = reach(base, target)
@@ -150,7 +174,7 @@ def section(p: Problem, optimizer: str) -> list[str]:
       [
         name,
         spread(base),
-        f'{word}{p_value}',
+        word(judged[p.name, name]),
         target if target is not None else math.nan,
         f'{_steps(ours_steps)} / {_steps(theirs_steps)}',
         f'{_time(ours_time)} / {_time(theirs_time)}',
@@ -165,14 +189,14 @@ def section(p: Problem, optimizer: str) -> list[str]:
   return lines
 
 
-def summary_rows(problems: list[Problem], names: list[str]) -> list[list[Any]]:
+def summary_rows(problems: list[Problem], names: list[str], judged) -> list[list[Any]]:
   """One row per problem: the optimizer's test metric and its verdict against each baseline."""
   rows = []
   for p in problems:
     if p.ours is None:
       rows.append([p.name, p.status, *('–' for _ in names)])
       continue
-    cells = [verdict(p.ours, p.baselines[n])[0] if n in p.baselines else '–' for n in names]
+    cells = [VERDICTS[judged[p.name, n].verdict] if n in p.baselines else '–' for n in names]
     rows.append([p.name, spread(p.ours), *cells])
   return rows
 
@@ -234,9 +258,10 @@ def write(out: str, problems: list[Problem], optimizer: str, head: list[str]) ->
   names = sorted({n for p in problems for n in p.baselines})
   lines = [*head, '## Summary', '']
   header = ['problem', f'{optimizer}: test metric', *(f'vs {n}' for n in names)]
-  lines += table(header, summary_rows(problems, names))
+  judged = verdicts(problems)
+  lines += table(header, summary_rows(problems, names, judged))
   for p in problems:
-    lines += section(p, optimizer)
+    lines += section(p, optimizer, judged)
   if curves_figure(problems, optimizer, os.path.join(figures, 'validation_loss.png')):
     lines += ['![validation loss per epoch](figures/validation_loss.png)', '']
   times = profiles(problems, optimizer)
