@@ -213,8 +213,8 @@ def test_a_benchmark_against_baselines_made_in_the_test(tmp_path):
       theirs = json.loads((folder / problem / f'{name}.json').read_text())
       row = next(line for line in lines if line.startswith(f'| {name} | '))
       assert f'| {report.word(judged[problem, name])} |' in row and report.spread(theirs) in row
-      ours_steps, _ = report.reach(ours, report._final_loss(theirs))
-      assert f'| {report._steps(ours_steps)} / ' in row
+      ours_steps, _ = report.reach(ours, report.final_loss(theirs))
+      assert f'| {report.steps_text(ours_steps)} / ' in row
     # Ten times Adam's final validation loss: AdaMax reaches it at its first evaluation.
     step = ours['steps_per_epoch']
     assert f'| {step} / ' in next(line for line in lines if line.startswith('| slow | '))

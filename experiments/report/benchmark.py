@@ -50,7 +50,7 @@ class Problem:
 
     (Of every record, the optimizer's too, when the problem has no baseline.)
     """
-    finals = [_final_loss(r) for r in (list(self.baselines.values()) or [self.ours]) if r]
+    finals = [final_loss(r) for r in (list(self.baselines.values()) or [self.ours]) if r]
     finals = [f for f in finals if f is not None]
     return min(finals) if finals else None
 
@@ -59,7 +59,8 @@ def _curve(rec: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
   return targets.mean_curve(baselines.curves(rec))
 
 
-def _final_loss(rec: dict[str, Any]) -> float | None:
+def final_loss(rec: dict[str, Any]) -> float | None:
+  """The last value of ``rec``'s mean validation loss over seeds (None: no value)."""
   steps, mean = _curve(rec)
   return float(mean[-1]) if len(mean) else None
 
@@ -132,7 +133,8 @@ def _time(seconds: float | None) -> str:
   return duration(seconds) if seconds >= 10 else f'{seconds:.2g}s'
 
 
-def _steps(steps: int | None) -> str:
+def steps_text(steps: int | None) -> str:
+  """'1,290', or 'not reached'."""
   return 'not reached' if steps is None else f'{steps:,}'
 
 
@@ -164,10 +166,10 @@ def section(p: Problem, optimizer: str, judged: dict[tuple[str, str], Any]) -> l
     f'steps to it: {optimizer} / its own',
     f'training time to it: {optimizer} / its own',
   ]
-  rows = [[f'**{optimizer}**', spread(rec), '', _final_loss(rec) or math.nan, '', '']]
+  rows = [[f'**{optimizer}**', spread(rec), '', final_loss(rec) or math.nan, '', '']]
   notes = []
   for name, base in p.baselines.items():
-    target = _final_loss(base)
+    target = final_loss(base)
     ours_steps, ours_time = reach(rec, target)
     theirs_steps, theirs_time = reach(base, target)
     rows.append(
@@ -176,7 +178,7 @@ def section(p: Problem, optimizer: str, judged: dict[tuple[str, str], Any]) -> l
         spread(base),
         word(judged[p.name, name]),
         target if target is not None else math.nan,
-        f'{_steps(ours_steps)} / {_steps(theirs_steps)}',
+        f'{steps_text(ours_steps)} / {steps_text(theirs_steps)}',
         f'{_time(ours_time)} / {_time(theirs_time)}',
       ]
     )
