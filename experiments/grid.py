@@ -23,7 +23,7 @@ from absl import logging
 from adam_jax import data as data_lib
 from adam_jax import sweep as sweep_lib
 from adam_jax import train as train_lib
-from experiments import console, extend, programs, select, signals
+from experiments import console, extend, programs, search, select, signals
 from experiments.point import Point, points_from_records
 from experiments.programs import RunError
 from experiments.rundir import RunDir
@@ -92,6 +92,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, fresh: bool = False) ->
       extends=extends,
     )
     summary |= extend.summary(config, tuning, points, extends)
+    summary |= search.summary(config)  # the drawn points, to read or give again as a list
     rundir.finish(summary)
     return summary
 
@@ -231,6 +232,7 @@ def train_chunk(config, trainer, chunk: _Chunk, train_xy, splits, rundir, single
   for epoch in range(done, config.num_epochs):
     progress.start_epoch()
     state, step_metrics = trainer.train_epoch(state, grid, x_train, y_train, epoch)
+    rundir.time_epoch(chunk.program.index, chunk.name, epoch + 1, progress.elapsed(step_metrics))
     evals = {name: trainer.evaluate(state.params, *xy) for name, xy in splits.items()}
     host = jax.device_get({'train': step_metrics, **evals})
     optimizer_stats = host['train'].pop(train_lib.DIAGNOSTICS, {})

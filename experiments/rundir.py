@@ -184,6 +184,14 @@ class RunDir:
       dump_json(self.state, self._state_path)
     return self.state[key]
 
+  def time_epoch(self, program: int, chunk: str, epoch: int, seconds: float) -> None:
+    """Keeps the training time of one epoch of a program chunk (saved with the records).
+
+    In ``run_state.json`` under ``epoch_time_s/<program>``: ``{chunk: {epoch: seconds}}``.
+    """
+    times = self.state.setdefault(f'epoch_time_s/{program}', {}).setdefault(chunk, {})
+    times[str(epoch)] = round(seconds, 4)
+
   def previous_records(self) -> list[dict[str, Any]]:
     """What metrics.jsonl holds from an earlier process (rewritten whole if it was not)."""
     records = read(self.metrics_path, [])

@@ -82,7 +82,8 @@ def test_smoke_run_of_every_config(name, tmp_path):
   for r in records:
     assert {'step', 'epoch', 'split', 'loss', 'grid_index', 'program', 'hparams'} <= set(r)
     assert r['split'] in ('train', 'validation', 'test')
-  num_points = sum(len(p.points) or 1 for p in programs.expand(config))
+  tuning = programs.expand(config)
+  num_points = sum(len(p.points) or 1 for p in tuning + programs.rerun_programs(config, tuning))
   assert len(summary['points']) == num_points
   assert {r['grid_index'] for r in records} == set(range(num_points))
   for fname in ('config.json', 'summary.json'):
