@@ -123,8 +123,9 @@ def test_cli_with_override_and_default_workdir(tmp_path):
   assert 'epoch 1/1' in proc.stderr and 'ETA' in proc.stderr  # progress lines
 
 
-def test_real_data_pipeline_under_tfds_mock_data(tmp_path):
+def test_real_data_pipeline_under_tfds_mock_data(tmp_path, monkeypatch):
   tfds = pytest.importorskip('tensorflow_datasets')
+  monkeypatch.setenv('XDG_DATA_HOME', str(tmp_path / 'xdg'))  # not the MNIST make install wrote
   config = load_config('lr_mnist')
   config.dataset.synthetic = False
   config.dataset.validation_size = 16
