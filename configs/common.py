@@ -52,6 +52,9 @@ def base() -> ml_collections.ConfigDict:
   # Swept paths whose every value gets its own rerun choice (e.g. Figure 4's cells); ():
   # one choice per program.
   config.rerun_by = ()
+  # No choice at an edge (experiments.extend): a tuning choice at an end of its α grid grows
+  # the grid by the grid's own step beyond that end and chooses again (on in make reproduce).
+  config.extend_grid = False
   # Also record the training loss averaged over every window of this many steps
   # (metrics.jsonl records with split 'train_steps'; 0: once per epoch only).
   config.log_every_steps = 0
@@ -83,7 +86,9 @@ def base() -> ml_collections.ConfigDict:
   config.optimizer.learning_rate = 1e-3
   config.optimizer.b1 = 0.9
   config.optimizer.b2 = 0.999
-  config.optimizer.eps = 1e-8
+  # Unset: each optimizer at its own ε (Adam's 1e-8, AdaMax's 0, AdaDelta's 1e-6, ...); a
+  # config that sets one says why in its docstring.
+  config.optimizer.eps = config_dict.placeholder(float)
   for key, kind in OPTIMIZER_OPTIONS.items():
     config.optimizer[key] = config_dict.placeholder(kind)
 

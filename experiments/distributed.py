@@ -190,7 +190,7 @@ def broadcast(value: Any) -> Any:
   key = f'adam_jax/broadcast/{next(_SEQUENCE)}'
   if is_primary():
     _client().key_value_set(key, json.dumps(value))
-    return value
+    return json.loads(json.dumps(value))  # as the others get it (lists for tuples)
   return json.loads(_client().blocking_key_value_get(key, _timeout_ms()))
 
 

@@ -22,7 +22,7 @@ from absl import logging
 from adam_jax import data as data_lib
 from adam_jax import sweep as sweep_lib
 from adam_jax import train as train_lib
-from experiments import console, distributed, programs, select, signals
+from experiments import console, distributed, extend, programs, select, signals
 from experiments.point import Point, points_from_records
 from experiments.programs import RunError
 from experiments.rundir import RunDir
@@ -49,27 +49,37 @@ def run(config: ml_collections.ConfigDict, workdir: str, fresh: bool = False) ->
     tuning = programs.expand(config)
     reruns = programs.rerun_programs(config, tuning)
     program_list = tuning + reruns
-    previous = _resumable_records(rundir, program_list)
+    first_extension = (len(program_list), sum(len(p.points) for p in program_list))
+    planned = [p for p, _ in extend.planned(tuning, rundir.state, *first_extension)]
+    previous = _resumable_records(rundir, program_list + planned)
     if previous:
       logging.info('resuming the run in %s (%d evaluations kept)', workdir, len(previous))
-    logging.info(
-      '%d program(s), %d grid point(s) in all, %d epochs each',
-      len(program_list),
-      sum(len(p.points) for p in program_list),
-      config.num_epochs,
-    )
+    logging.info('%d program(s), %d epochs each', len(program_list), config.num_epochs)
     datasets: dict[str, data_lib.Dataset] = {}
     points: list[Point] = []
-    for program in program_list:
-      if program in reruns:  # DeepOBS's protocol: the tuning program's choice, more seeds
-        tuned = [p for p in points if p.program == program.index - len(tuning)]
-        program = programs.with_chosen(program, tuned, config.eval.select_metric, config.seed)
+
+    def train(program: sweep_lib.Program) -> list[Point]:
       pconfig = programs.program_config(config, program.structural)
       key = json.dumps(pconfig.dataset.to_dict(), sort_keys=True)
       if key not in datasets:
         datasets[key] = programs.load_dataset(pconfig)
         logging.info('data: %r', datasets[key])
-      points += run_program(pconfig, program, datasets[key], rundir, len(program_list), previous)
+      total = max(len(program_list), program.index + 1)  # extensions come after the others
+      return run_program(pconfig, program, datasets[key], rundir, total, previous)
+
+    for program in tuning:
+      points += train(program)
+    extends: dict[int, int] = {}
+    if config.get('extend_grid'):
+      plans = extend.plans(config, tuning, rundir.state, rundir.remember, *first_extension, points)
+      for program, tuned_program in plans:
+        extends[program.index] = tuned_program
+        points += train(program)
+    for program in reruns:  # DeepOBS's protocol: the tuning program's choice, more seeds
+      tuned = extend.members(points, program.index - len(tuning), extends)
+      program = programs.with_chosen(program, tuned, config.eval.select_metric, config.seed)
+      points += train(program)
+    points.sort(key=lambda p: p.grid_index)
     summary = select.summarize(
       points,
       config.num_epochs,
@@ -78,7 +88,9 @@ def run(config: ml_collections.ConfigDict, workdir: str, fresh: bool = False) ->
       rundir.train_wall_time,
       default_seed=config.seed,
       reruns=[p.index for p in reruns],
+      extends=extends,
     )
+    summary |= extend.summary(config, tuning, points, extends)
     rundir.finish(summary)
     return summary
 

@@ -11,7 +11,7 @@ split, then to the earlier grid point.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from experiments import stats
 from experiments.point import Point
@@ -55,13 +55,23 @@ def best(
 
 
 def best_per_program(
-  points: Sequence[Point], metric: str = 'loss', split: str | None = None, diverged: bool = False
+  points: Sequence[Point],
+  metric: str = 'loss',
+  split: str | None = None,
+  diverged: bool = False,
+  extends: Mapping[int, int] | None = None,
 ) -> dict[int, Point]:
-  """:func:`best` within each program: ``{program index: point}`` (programs with a choice)."""
+  """:func:`best` within each program: ``{program index: point}`` (programs with a choice).
+
+  ``extends`` maps an extension program (:mod:`experiments.extend`) to the program whose
+  grid it extends: its points are chosen among with that program's.
+  """
   split = split or selection_split(points)
+  extends = extends or {}
   chosen = {}
-  for program in dict.fromkeys(p.program for p in points):
-    point = best([p for p in points if p.program == program], metric, split, diverged)
+  for program in dict.fromkeys(extends.get(p.program, p.program) for p in points):
+    mine = [p for p in points if extends.get(p.program, p.program) == program]
+    point = best(mine, metric, split, diverged)
     if point is not None:
       chosen[program] = point
   return chosen
@@ -75,6 +85,7 @@ def summarize(
   train_wall_time: float = 0.0,
   default_seed: int = 0,
   reruns: Sequence[int] = (),
+  extends: Mapping[int, int] | None = None,
 ) -> dict:
   """summary.json's content: every point's final metrics, the configurations, the choices.
 
@@ -92,17 +103,21 @@ def summarize(
     default_seed: The config's ``seed`` (of points whose ``hparams`` have none).
     reruns: The programs that rerun a tuning program's choice with more seeds
       (``rerun_seeds``): the overall choice is made among them alone.
+    extends: Extension program -> the tuning program whose α grid it extends
+      (:mod:`experiments.extend`); ``best_per_program`` has no entry of its own for one.
 
   Returns:
     The summary (see the README's "What a run leaves in its workdir").
   """
   split = selection_split(points)
   configs = stats.configurations(points, default_seed)
-  per_program = best_per_program([c for c in configs if c.program not in reruns], metric, split)
+  extends = dict(extends or {})
+  tuned = [c for c in configs if c.program not in reruns]
+  per_program = best_per_program(tuned, metric, split, extends=extends)
   # A rerun's configuration stays in the report when a fresh seed diverges: it is counted.
   rerun_configs = [c for c in configs if c.program in reruns]
   per_program |= best_per_program(rerun_configs, metric, split, diverged=True)
-  programs = list(dict.fromkeys(p.program for p in points))
+  programs = list(dict.fromkeys(p.program for p in points if p.program not in extends))
   chosen = best([c for c in configs if not reruns or c.program in reruns], metric, split)
   chosen_per_program = [per_program.get(i) for i in programs]
   return {

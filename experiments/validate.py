@@ -97,6 +97,7 @@ FIELD_CHECKS: dict[str, Check] = {
   'rerun_by': lambda v: None if isinstance(v, tuple | list) else 'a tuple of swept paths',
   'log_every_steps': integer(0),
   'diagnostics': boolean,
+  'extend_grid': boolean,
   'num_epochs': integer(1),
   'batch_size': integer(1),
   'dataset.name': one_of(data_lib.DATASETS + REDDI_PROBLEMS),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import os
 import socket
@@ -15,8 +16,9 @@ import numpy as np
 import pytest
 
 from adam_jax import data
+from adam_jax.data import network, preprocess, registry
 
-FASHION_DIR = data.DEBIAN_FASHION_MNIST_DIR
+FASHION_DIR = registry.DEBIAN_FASHION_MNIST_DIR
 
 # (per-example x shape or None for bag of words, x dtype, num_classes, input_kind)
 EXPECTED = {
@@ -29,8 +31,9 @@ EXPECTED = {
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch):
-  """No user data directory or offline switch leaks into the tests."""
+def _isolated_env(monkeypatch, tmp_path_factory):
+  """No user data directory (nor the MNIST `make install` wrote) or offline switch leaks in."""
+  monkeypatch.setenv('XDG_DATA_HOME', str(tmp_path_factory.mktemp('xdg')))
   monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
   monkeypatch.delenv(data.OFFLINE_ENV, raising=False)
 
@@ -209,7 +212,7 @@ def test_mock_cifar10_is_zca_whitened(mock_tfds):
   assert abs(eigenvalues[0]) < 1e-3
   np.testing.assert_allclose(eigenvalues[1:], 1.0, atol=0.02)
   # Mock train and test hold the same examples: the same transform must map them alike.
-  train_idx, val_idx = data._split_indices(40, 8, seed=0)
+  train_idx, val_idx = preprocess.split_indices(40, 8, seed=0)
   np.testing.assert_allclose(ds.test[0][train_idx], x, atol=1e-4)
   np.testing.assert_allclose(ds.test[0][val_idx], ds.validation[0], atol=1e-4)
 
@@ -252,7 +255,7 @@ def test_mock_binarized_mnist(mock_tfds):
 def test_unavailable_offline_fails_fast(tmp_path, monkeypatch):
   monkeypatch.setenv(data.OFFLINE_ENV, '1')
   probes = []
-  monkeypatch.setattr(data, '_host_reachable', lambda *a, **k: probes.append(a) or True)
+  monkeypatch.setattr(network, 'host_reachable', lambda *a, **k: probes.append(a) or True)
   start = time.perf_counter()
   with pytest.raises(data.DatasetUnavailableError) as info:
     data.load('cifar10', data_dir=str(tmp_path / 'missing'))
@@ -263,7 +266,7 @@ def test_unavailable_offline_fails_fast(tmp_path, monkeypatch):
 
 
 def test_unavailable_unreachable_fails_fast(tmp_path, monkeypatch):
-  monkeypatch.setattr(data, '_host_reachable', lambda *a, **k: False)
+  monkeypatch.setattr(network, 'host_reachable', lambda *a, **k: False)
   make_idx_dir(tmp_path)  # A partial IDX directory is ignored (with a warning).
   (tmp_path / 'mnist' / 't10k-labels-idx1-ubyte').unlink()
   start = time.perf_counter()
@@ -276,7 +279,8 @@ def test_unavailable_unreachable_fails_fast(tmp_path, monkeypatch):
 
 
 def test_unavailable_fashion_mnist_names_debian_package(tmp_path, monkeypatch):
-  monkeypatch.setattr(data, 'DEBIAN_FASHION_MNIST_DIR', str(tmp_path / 'no-debian-package'))
+  no_package = dataclasses.replace(registry.SPECS['fashion_mnist'], system_dirs=())
+  monkeypatch.setitem(registry.SPECS, 'fashion_mnist', no_package)
   monkeypatch.setenv(data.OFFLINE_ENV, '1')
   with pytest.raises(data.DatasetUnavailableError) as info:
     data.load('fashion_mnist', data_dir=str(tmp_path))
@@ -286,7 +290,7 @@ def test_unavailable_fashion_mnist_names_debian_package(tmp_path, monkeypatch):
 
 def test_failed_download_becomes_unavailable_error(tmp_path, monkeypatch):
   tfds = pytest.importorskip('tensorflow_datasets')
-  monkeypatch.setattr(data, '_host_reachable', lambda *a, **k: True)
+  monkeypatch.setattr(network, 'host_reachable', lambda *a, **k: True)
 
   def download_and_prepare(self, *args, **kwargs):
     raise ConnectionError('connection reset by peer')
@@ -301,9 +305,9 @@ def test_host_reachable_is_bounded():
   with socket.socket() as server:
     server.bind(('127.0.0.1', 0))
     server.listen(1)
-    assert data._host_reachable('127.0.0.1', server.getsockname()[1], timeout=3)
+    assert network.host_reachable('127.0.0.1', server.getsockname()[1], timeout=3)
   start = time.perf_counter()
-  assert not data._host_reachable('nonexistent.invalid', 443, timeout=1)
+  assert not network.host_reachable('nonexistent.invalid', 443, timeout=1)
   assert time.perf_counter() - start < 2
 
 
@@ -315,7 +319,7 @@ def test_host_reachable_gives_up_on_a_hanging_lookup(monkeypatch):
 
   monkeypatch.setattr(socket, 'create_connection', hang)
   start = time.perf_counter()
-  assert not data._host_reachable('example.org', 443, timeout=0.5)
+  assert not network.host_reachable('example.org', 443, timeout=0.5)
   assert time.perf_counter() - start < 2
 
 
@@ -373,7 +377,7 @@ def test_zca_fit_covariance_branch():
   """With N > D the eigh branch whitens the covariance to λ/(λ+ε) per eigen-direction."""
   rng = np.random.default_rng(0)
   x = (rng.normal(size=(2000, 6)) @ rng.normal(size=(6, 6))).astype(np.float32)
-  mean, w = data._fit_zca(x, 1e-2)
+  mean, w = preprocess.fit_zca(x, 1e-2)
   np.testing.assert_allclose(w, w.T, atol=1e-5)
   white = ((x - mean) @ w).astype(np.float64)
   cov = np.cov(x.T, bias=True)

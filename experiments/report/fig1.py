@@ -5,7 +5,7 @@ Reads the run ``fig1_lr`` (one program per optimizer, α chosen on the validatio
 
 from __future__ import annotations
 
-from experiments import stats
+from experiments import significance
 from experiments.report.common import (
   Report,
   acc,
@@ -14,12 +14,17 @@ from experiments.report.common import (
   curve_rows,
   grid,
   optimizer_name,
+  protocol,
   ranking_sentence,
   seed_values,
   series,
+  spread,
   table,
 )
-from experiments.report.verdicts import is_, speed_sentence, verdict
+from experiments.report.verdicts import all_of, is_, parts, speed_sentence, verdict
+
+EXPERIMENT = 'Figure 1, logistic regression'
+NAMES = {'adam': 'Adam', 'nesterov': 'SGD+Nesterov', 'adagrad': 'AdaGrad'}
 
 
 def section(r: Report) -> None:
@@ -49,7 +54,7 @@ def section(r: Report) -> None:
   )
   last = run.num_epochs
   epochs = (1, 5, last)
-  r.lines += [f'This run: {last} epochs, α ∈ {grid(run)}.', '']
+  r.lines += [f'This run: {last} epochs, α ∈ {grid(run)}; {protocol(run)}.', '']
   r.lines += table(
     ['optimizer', 'α', *(f'train cost, epoch {e}' for e in epochs), 'val acc %', 'test acc %'],
     curve_rows(run, epochs),
@@ -58,26 +63,37 @@ def section(r: Report) -> None:
   cost = {n: series(run, c, 'train', 'loss') for n, c in best.items()}
   lines = [f'Mean training cost after epoch {last}, best α of each: {ranking_sentence(run, last)}.']
   if {'adam', 'nesterov', 'adagrad'} <= set(cost):
-    a, s, g = (cost[n][last] for n in ('adam', 'nesterov', 'adagrad'))
-    final = {n: seed_values(run, best[n], 'train', 'loss') for n in ('adam', 'nesterov', 'adagrad')}
-    # "Similar": the difference's interval inside ±2% of SGD+Nesterov's mean cost.
-    similar = stats.within(final['adam'], final['nesterov'], 0.02 * s)
-    below = [stats.compare(final[n], final['adagrad'], 'less') for n in ('adam', 'nesterov')]
+    s = cost['nesterov'][last]
+    names = ('adam', 'nesterov', 'adagrad')
+    final = {n: seed_values(run, best[n], 'train', 'loss') for n in names}
+    # "Similar": an equivalence margin of ±2% of SGD+Nesterov's mean cost. The paper gives
+    # no number; the 2% is ours, set before the runs.
+    similar = r.test(
+      EXPERIMENT,
+      "Adam's final training cost within ±2% of SGD+Nesterov's (equivalence)",
+      significance.within(final['adam'], final['nesterov'], 0.02 * s),
+    )
+    below = [
+      r.test(
+        EXPERIMENT,
+        f"{NAMES[n]}'s final training cost below AdaGrad's",
+        significance.compare(final[n], final['adagrad'], 'less'),
+      )
+      for n in ('adam', 'nesterov')
+    ]
+    a, s_text, g = (spread(final[n]) for n in names)
     lines.append(
-      f'Adam {a:.4g} vs SGD+Nesterov {s:.4g} ({100 * (a - s) / s:+.1f}%); within 2% of '
-      f"each other: {verdict(similar)}. Below AdaGrad's {g:.4g}: Adam "
+      f'Adam {a} against SGD+Nesterov {s_text} ({100 * (cost["adam"][last] - s) / s:+.2f}%); '
+      f'within ±2% of SGD+Nesterov\'s cost (a margin of ours: the paper says "similar" and '
+      f"gives none): {verdict(similar)}. Below AdaGrad's {g}: Adam "
       + f'{verdict(below[0])}, SGD+Nesterov {verdict(below[1])}.'
     )
-    names = ('adam', 'nesterov', 'adagrad')
-    lines.append(speed_sentence(run, {n: best[n] for n in names}, g, "AdaGrad's final mean"))
-    parts = {similar.verdict, *(b.verdict for b in below)}
-    outcome = (
-      'does not hold'
-      if 'does not hold' in parts
-      else 'holds'
-      if parts == {'holds'}
-      else 'not resolved'
+    lines.append(
+      speed_sentence(
+        run, {n: best[n] for n in names}, cost['adagrad'][last], "AdaGrad's final mean"
+      )
     )
+    outcome = all_of(similar, *below)
     lines.append(
       f"The paper's finding {is_(outcome)}"
       + (
@@ -86,11 +102,13 @@ def section(r: Report) -> None:
         else '.'
       )
     )
-    n = min(len(v) for v in final.values())
     r.finding(
-      'Figure 1, logistic regression',
-      'Adam ≈ SGD+Nesterov (within 2%), both below AdaGrad (final training cost)',
-      f'{outcome} ({n} seed{"s" * (n != 1)})',
+      EXPERIMENT,
+      "Adam's final training cost within ±2% of SGD+Nesterov's (equivalence; the margin is "
+      'ours, the paper says "similar"), and both below AdaGrad\'s',
+      outcome,
+      f'**{outcome}**: ' + parts([similar, *below]),
+      [similar, *below],
     )
   if 'adam' in best:
     accs = [acc(c) for c in best.values()]

@@ -8,25 +8,29 @@ from __future__ import annotations
 
 import math
 
-from experiments import select, stats
+from experiments import select, significance
 from experiments.report.common import (
   FMNIST_REFERENCE,
   GOALS,
+  NOT_JUDGED,
   Report,
   acc,
+  acc_cell,
   best_curves,
   curve,
   curve_rows,
   grid,
   learning_rate,
   optimizer_name,
+  protocol,
   ranking_sentence,
   seed_values,
+  seeds_note,
   series,
   table,
   variant,
 )
-from experiments.report.verdicts import is_, speed_sentence, verdict
+from experiments.report.verdicts import all_of, is_, parts, speed_sentence, verdict
 
 
 def section(r: Report) -> None:
@@ -80,19 +84,15 @@ def _dropout(r: Report) -> None:
   if 'adam' in best and len(best) > 1:
     adam = seed_values(run, best['adam'], 'train', 'loss', last)
     tests = {
-      name: stats.compare(adam, seed_values(run, c, 'train', 'loss', last), 'less')
+      name: r.test(
+        'Figure 2a, MLP with dropout',
+        f"Adam's training cost after {last} epochs below {name}'s",
+        significance.compare(adam, seed_values(run, c, 'train', 'loss', last), 'less'),
+      )
       for name, c in best.items()
       if name != 'adam'
     }
-    outcomes = {t.verdict for t in tests.values()}
-    n = len(adam)
-    overall = (
-      'does not hold'
-      if 'does not hold' in outcomes
-      else 'not resolved'
-      if 'not resolved' in outcomes
-      else 'holds'
-    )
+    overall = all_of(*tests.values())
     finding = (
       f'Mean training cost after {last} epochs (best α of each): {ranking_sentence(run, last)}. '
       'Adam lower than '
@@ -105,18 +105,14 @@ def _dropout(r: Report) -> None:
       finding += ' ' + speed_sentence(run, best, slowest, 'the highest final mean')
     r.finding(
       'Figure 2a, MLP with dropout',
-      'Adam has the lowest training cost of the optimizers',
-      f'{overall} ({n} seed{"s" * (n != 1)})',
+      'Adam has the lowest training cost of the optimizers (below each of the others)',
+      overall,
+      f'**{overall}**: ' + parts(list(tests.values())),
+      list(tests.values()),
     )
-  protocol = (
-    '; α was tuned on one seed and the chosen α of each optimizer trained again with '
-    f"{run.num_seeds} (DeepOBS's protocol)"
-    if run.summary.get('rerun_programs')
-    else ''
-  )
   r.lines += [
     finding + f' The runs are {last} epochs ({per_point:.1f} s per epoch per grid point in '
-    f"this run), so this is the early part of the paper's curves{protocol}.",
+    f"this run), so this is the early part of the paper's curves; {protocol(run)}.",
     '',
   ]
   r.provenance('fig2a_mlp_dropout')
@@ -164,9 +160,9 @@ def _l2(r: Report) -> None:
     [
       f'MLP, Adam, constant α (Figure 2b run, L2), {last} epoch{"s" * (last != 1)}',
       f'≥ {GOALS["mlp"]}%',
-      f'{acc(p):.2f}% (α={learning_rate(p):g})',
+      f'{acc_cell(p)}% (α={learning_rate(p):g}{seeds_note(p)})',
       FMNIST_REFERENCE['mlp'],
-      'met' if acc(p) >= GOALS['mlp'] else '**missed**',
+      NOT_JUDGED,
     ]
   )
   r.provenance('fig2b_mlp_l2')

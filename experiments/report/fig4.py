@@ -5,12 +5,12 @@ Reads the run ``fig4_vae`` (the whole β1 × β2 × α × bias-correction grid, 
 
 from __future__ import annotations
 
-import numpy as np
-
-from experiments import select, stats
+from experiments import select, significance
 from experiments.console import duration
 from experiments.report.common import Report, learning_rate, seed_values, spread, table
-from experiments.report.verdicts import is_, verdict
+from experiments.report.verdicts import is_, tested_finding, verdict
+
+EXPERIMENT = 'Figure 4, VAE'
 
 
 def section(r: Report) -> None:
@@ -85,29 +85,44 @@ def section(r: Report) -> None:
   # The paper's claim: without correction β2 near 1 diverges more often (Fisher's exact
   # test on the grid's counts). Apart: whether the chosen loss is lower with correction
   # (Welch's t test on the choices' seeds); an unresolved test is not taken as "no better".
-  unstable = stats.compare_counts(div_no, n_no, div_bc, n_bc, 'greater')
-  better = stats.compare(with_bc, without, 'less') if with_bc and without else None
+  unstable = tested_finding(
+    r,
+    EXPERIMENT,
+    f'without bias correction, β2 = {b2_max:g} diverges more often (grid points)',
+    significance.compare_counts(div_no, n_no, div_bc, n_bc, 'greater'),
+    'grid point',
+  )
+  better = None
+  if with_bc and without:
+    better = tested_finding(
+      r,
+      EXPERIMENT,
+      f'at β2 = {b2_max:g} the chosen loss is lower with bias correction',
+      significance.compare(with_bc, without, 'less'),
+    )
+  else:
+    r.finding(
+      EXPERIMENT,
+      f'at β2 = {b2_max:g} the chosen loss is lower with bias correction',
+      'not resolved',
+      '**not resolved** (a cell has no finite choice)',
+    )
   outcome = unstable.verdict
   others = []
   for b2 in sorted({b for b, _ in cells} - {b2_max}):
     (bc, _, _), (none, _, _) = cells[(b2, True)], cells[(b2, False)]
     if bc and none:
-      test = stats.compare(none, bc, 'less')
-      others.append(
-        f" At β2 = {b2:g} the choice's mean loss is {np.mean(none):.1f} without correction "
-        f'against {np.mean(bc):.1f} with it; lower without: {verdict(test)}.'
+      test = tested_finding(
+        r,
+        EXPERIMENT,
+        f'at β2 = {b2:g} the chosen loss is lower without bias correction',
+        significance.compare(none, bc, 'less'),
       )
-  mean = {k: (f'{np.mean(v):.1f}' if v else 'none finite') for k, (v, _, _) in cells.items()}
-  r.finding(
-    'Figure 4, VAE',
-    f'without bias correction, β2 = {b2_max:g} diverges more often (grid points)',
-    verdict(unstable, 'grid point'),
-  )
-  r.finding(
-    'Figure 4, VAE',
-    f'at β2 = {b2_max:g} the chosen loss is lower with bias correction',
-    verdict(better) if better else 'not resolved (a cell has no finite choice)',
-  )
+      others.append(
+        f" At β2 = {b2:g} the choice's mean loss is {spread(none)} without correction "
+        f'against {spread(bc)} with it; lower without: {verdict(test)}.'
+      )
+  mean = {k: (spread(v) if v else 'none finite') for k, (v, _, _) in cells.items()}
   r.lines += [
     f'After {last} epochs at β2 = {b2_max:g}: {div_no} of {n_no} no-correction grid points '
     f'diverged against {div_bc} of {n_bc} with correction (more often without: '

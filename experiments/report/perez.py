@@ -21,6 +21,7 @@ from experiments.report.common import (
   grid,
   model_name,
   optimizer_name,
+  protocol,
   seeds_note,
   table,
   variant,
@@ -42,7 +43,8 @@ def chosen_table(r: Report) -> Table:
   """Each run's chosen points, by (model, dropout) and optimizer.
 
   For logistic regression, input dropout or not is one more choice made on the validation
-  split: its two variants share one row.
+  split (of the seeds the choices were made on: :func:`.perez_goals.best`): its two
+  variants share one row.
   """
   candidates: dict[tuple[str, bool | None], dict[str, list[Chosen]]] = {}
   for name in TABLE_RUNS:
@@ -130,6 +132,7 @@ def _table(r: Report, found: Table) -> None:
   )
   setup = [
     f'{name}: {run.num_epochs} epochs, α ∈ {grid(run)}'
+    + (f', {protocol(run)}' if run.summary.get('rerun_programs') else '')
     for name in RUNS[:-1]
     if (run := r.run(name)) is not None
   ]
