@@ -29,8 +29,8 @@ _DISTRIBUTED = flags.DEFINE_bool(
   'distributed',
   False,
   'Run as one of several processes (jax.distributed.initialize): the same command on every '
-  'process; the flags below, or the cluster (SLURM, Cloud TPU, JAX_COORDINATOR_ADDRESS...) '
-  'as JAX documents, say who is who.',
+  'process; --coordinator_address, --num_processes and --process_id, or the cluster (SLURM, '
+  'Cloud TPU, JAX_COORDINATOR_ADDRESS...) as JAX documents, say who is who.',
 )
 _COORDINATOR = flags.DEFINE_string(
   'coordinator_address', None, 'With --distributed: HOST:PORT where process 0 listens.'
@@ -81,8 +81,11 @@ def initialize() -> None:
       initialization_timeout=_INIT_TIMEOUT.value,
       heartbeat_timeout_seconds=_HEARTBEAT.value,
     )
-  except (ValueError, TypeError) as e:
-    raise app.UsageError(f'--distributed: {e}') from None
+  except (ValueError, TypeError) as e:  # e.g. no address given and no cluster found
+    raise app.UsageError(
+      f'--distributed: {e} (give --coordinator_address=HOST:PORT --num_processes=N '
+      '--process_id=I, unless JAX finds them: SLURM, Cloud TPU)'
+    ) from None
   if process_index():
     logging.set_verbosity(logging.WARNING)  # process 0 reports the run's progress
   logging.info('process %d of %d', process_index(), process_count())

@@ -46,6 +46,7 @@ _DRY_RUN = flags.DEFINE_bool(
   False,
   'Check the config and list its programs and grid points; train and write nothing.',
 )
+flags.adopt_module_key_flags(distributed)  # --help lists --distributed and its flags
 
 
 def parse_sweep_flag(text: str) -> tuple[str, tuple]:
