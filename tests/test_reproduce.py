@@ -144,7 +144,8 @@ def test_pipeline_end_to_end_on_synthetic_data(tmp_path):
   # The `seeds` argument, after the screen's seeds (0, 1, 2), with and without dropout.
   assert sorted(p.get('seed') for p in trained.points) == [3, 3, 4, 4, 5, 5, 6, 6, 7, 7]
   epochs = trained.num_epochs
-  assert f'| CNN, Adam, α/√t, {epochs} epochs |' in text  # the goals table, from the run
+  for dropout in ('with', 'without'):  # the goals table, one row per cell, from the run
+    assert f'| CNN {dropout} dropout, Adam, α/√t, {epochs} epochs |' in text
   verdicts = re.findall(r"the paper's finding (?:is )?\*\*", text.lower())
   assert len(verdicts) == 1  # Figure 4; Reddi's online and stochastic runs are observations
   assert len(re.findall(r': \*\*observed\*\* ', text)) == 2
