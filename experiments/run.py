@@ -22,7 +22,7 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from adam_jax import sweep as sweep_lib
-from experiments import search
+from experiments import distributed, search
 from experiments.compilation_cache import CACHE_ENV, enable_compilation_cache  # noqa: F401
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file.')
@@ -54,12 +54,7 @@ _DRY_RUN = flags.DEFINE_bool(
   False,
   'Check the config and list its programs and grid points; train and write nothing.',
 )
-_DISTRIBUTED = flags.DEFINE_bool(
-  'distributed',
-  False,
-  'Call jax.distributed.initialize() first (one process per host; coordinator address, '
-  'process count and id from the environment or the cluster, as JAX documents).',
-)
+flags.adopt_module_key_flags(distributed)  # --help lists --distributed and its flags
 
 
 def parse_sweep_flag(text: str) -> tuple[str, tuple]:
@@ -105,10 +100,6 @@ def main(argv: list[str]) -> int:
   from adam_jax import data as data_lib  # noqa: PLC0415
   from experiments import programs, results, rundir, signals, validate  # noqa: PLC0415
 
-  if _DISTRIBUTED.value:
-    import jax  # noqa: PLC0415
-
-    jax.distributed.initialize()
   try:
     config = _CONFIG.value
     config.to_dict()  # a config file that failed to load raises here
@@ -116,14 +107,17 @@ def main(argv: list[str]) -> int:
     lines = [line.strip() for line in str(e).splitlines() if line.strip()]
     return _usage_error(f'cannot load --config: {lines[-1] if lines else e}')
   try:
+    distributed.initialize()  # after the config loads: a process with a bad one never joins
     overrides = apply_command_line(config, config_flags.get_override_values(flags.FLAGS['config']))
     notes = [*filter(None, overrides.values()), *apply_sweep_flags(config)]
+    distributed.agree(config.to_dict(), _FRESH, _REPLACE_OTHER, _DRY_RUN)  # before the devices
     devices = None
     if config.mesh.grid * config.mesh.data > 1:
       import jax  # noqa: PLC0415
 
       devices = jax.device_count()
     validate.validate(config, device_count=devices, overrides=overrides)
+    distributed.check_mesh(config)
     for note in notes:
       logging.info(note)
     if _DRY_RUN.value:
@@ -154,6 +148,12 @@ def main(argv: list[str]) -> int:
   except (programs.RunError, data_lib.DatasetUnavailableError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 1
+  except Exception as e:  # noqa: BLE001 (several processes: a lost one, or one failed alone)
+    if distributed.process_count() == 1:
+      raise
+    distributed.abandon(e)
+  if not distributed.is_primary():
+    return 0  # process 0 prints the table and draws the plots
   run = results.Run.load(workdir)
   print(console.table(run), flush=True)
   for path in plots.plot_run(run):
@@ -226,7 +226,7 @@ def apply_command_line(config, given: dict[str, Any]) -> dict[str, str]:
 
 def _check_workdir(workdir: str) -> None:
   """Creates ``workdir`` and proves it writable (usage error if not); after validation."""
-  probe = os.path.join(workdir, '.write_probe')
+  probe = os.path.join(workdir, f'.write_probe_{os.getpid()}')  # one per process
   try:
     os.makedirs(workdir, exist_ok=True)
     with open(probe, 'w') as f:
