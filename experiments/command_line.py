@@ -1,60 +1,49 @@
 """The values a command line gives, applied to the config file's config.
 
 ``--config.KEY=VALUE`` (ml_collections' overrides; for an optimizer named by path, also its
-own keywords), and ``--sweep=PATH=V1,V2,...``. A value given for a swept path replaces
-that sweep; the fields of the run's optimizers are added; the config file's sweeps of
-keywords no optimizer of the run takes are dropped.
+own keywords, which :func:`experiments.optimizers.split_command_line` takes out of the
+arguments) win over the config file's sweeps and search; ``--sweep=PATH=V1,V2,...`` is
+parsed here (experiments.run applies it). Then the fields of the run's optimizers are
+added, and the config file's sweeps of keywords no optimizer of the run takes dropped.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import ml_collections
 from absl import app
 
-from experiments import optimizers
+from experiments import optimizers, search
 from experiments import sweep as sweep_lib
 
 
-def apply(
-  config: ml_collections.ConfigDict,
-  given: dict[str, Any],
-  sweeps: Sequence[str] = (),
-  optimizer_values: Mapping[str, Any] = (),
-) -> dict[str, str]:
-  """Applies a command line to ``config``; returns notes for the log, by path.
+def with_optimizer(
+  config: ml_collections.ConfigDict, given: Mapping[str, Any], values: Mapping[str, Any]
+) -> dict[str, Any]:
+  """Sets the keywords of an optimizer named by path (``{KEY: value}``) in ``config``.
 
-  Those of :func:`apply_command_line` (every path given, validation checks those under
-  ``optimizer.``), and of :func:`experiments.optimizers.drop_untaken_sweeps`.
-
-  Args:
-    config: The config file's config, with ml_collections' overrides already set.
-    given: ``config_flags.get_override_values(...)``: path -> value given.
-    sweeps: The ``--sweep`` flags' texts.
-    optimizer_values: Keywords of an optimizer named by path, by key
-      (:func:`experiments.optimizers.split_command_line`).
-
-  Raises:
-    app.UsageError: for a ``--sweep`` that is not PATH=V1,V2,... of a field.
+  Returns:
+    ``given`` (ml_collections' override values, by path) with them added.
   """
   given = dict(given)
   with config.optimizer.unlocked():
-    for key, value in dict(optimizer_values).items():
+    for key, value in values.items():
       config.optimizer[key] = given[f'optimizer.{key}'] = value
-  notes = apply_command_line(config, given)
-  swept = []
-  for text in sweeps:
-    path, values = parse_sweep_flag(text)
-    try:
-      sweep_lib.set_path(config.sweep, path, values)
-    except (TypeError, ValueError, AttributeError, KeyError):
-      raise app.UsageError(f'--sweep={text}: {path} is not a field of the config') from None
-    swept.append(path)
+  return given
+
+
+def fit_optimizers(config: ml_collections.ConfigDict, swept: Collection[str] = ()) -> list[str]:
+  """Adds the run's optimizers' fields, drops the sweeps none of them takes; notes for the log.
+
+  Args:
+    config: The config, with the command line applied.
+    swept: The paths swept on the command line (kept, for validation to refuse).
+  """
   optimizers.add_fields(config)
-  return notes | optimizers.drop_untaken_sweeps(config, keep=swept)
+  return list(optimizers.drop_untaken_sweeps(config, keep=swept).values())
 
 
 def parse_sweep_flag(text: str) -> tuple[str, tuple]:
@@ -73,10 +62,11 @@ def parse_sweep_flag(text: str) -> tuple[str, tuple]:
 
 
 def apply_command_line(config, given: dict[str, Any]) -> dict[str, str]:
-  """Makes the values given on the command line win over the config's sweeps.
+  """Makes the values given on the command line win over the config's sweeps and search.
 
   A value given for a path that the config sweeps replaces that sweep by itself alone (a
-  one-point sweep: the point still records the value).
+  one-point sweep: the point still records the value); one for a path the config searches
+  takes it out of the search (:func:`experiments.search.replace`).
 
   Args:
     config: The config, with the command-line values already set (config_flags does that).
@@ -88,8 +78,8 @@ def apply_command_line(config, given: dict[str, Any]) -> dict[str, str]:
   """
   swept = sweep_lib.flatten(config.sweep.to_dict())
   notes = {}
-  for path in (p for p in given if not p.startswith('sweep.')):
-    notes[path] = ''
+  for path in (p for p in given if not p.startswith(('sweep.', 'search.'))):
+    notes[path] = search.replace(config, path, f'--config.{path}={given[path]!r}') or ''
     if path in swept:
       value = given[path]
       sweep_lib.set_path(config.sweep, path, (value,))

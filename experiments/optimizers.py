@@ -20,6 +20,7 @@ from absl import flags, logging
 from adam_jax import registry
 from adam_jax.schedules import inverse_sqrt_decay, warm_restarts
 from configs import common
+from experiments import search
 from experiments import sweep as sweep_lib
 
 Hparams = Mapping[str, Any]  # dotted path -> value, e.g. {'optimizer.learning_rate': 1e-3}
@@ -28,9 +29,11 @@ _PREFIX = 'optimizer.'
 
 
 def names(config: ml_collections.ConfigDict) -> list[str]:
-  """Every optimizer the run trains: the swept names, else ``optimizer.name``."""
+  """Every optimizer the run trains: the swept (or searched) names, else ``optimizer.name``."""
   swept = config.sweep.get('optimizer', {}).get('name')
-  return list(dict.fromkeys(swept or [config.optimizer.name]))
+  searched = search.space(config).get('optimizer.name') if search.num_points(config) else None
+  searched = searched[1:] if searched and searched[0] in ('choice', 'list') else None
+  return list(dict.fromkeys(swept or searched or [config.optimizer.name]))
 
 
 def specs(config: ml_collections.ConfigDict) -> list[registry.OptimizerSpec]:
@@ -218,10 +221,17 @@ def _parse(arg: str, text: str, kind: type) -> Any:
     raise registry.OptimizerError(f'{arg}: must be {allowed}') from None
 
 
-def log_static_sweeps(config: ml_collections.ConfigDict, sweep: Hparams) -> None:
-  """Says which swept numbers run one program per value, and why."""
+def log_static_sweeps(config: ml_collections.ConfigDict, axes: list[list[Hparams]]) -> None:
+  """Says which swept (or searched) numbers run one program per value, and why.
+
+  ``axes``: the product's axes, as :func:`experiments.sweep.expand_axes` takes them.
+  """
   static = static_paths(config)
-  for path, values in sweep.items():
+  varied: dict[str, list[Any]] = {}
+  for entry in (entry for axis in axes for entry in axis):
+    for path, value in entry.items():
+      varied.setdefault(path, []).append(value)
+  for path, values in varied.items():
     meta = path[len(_PREFIX) :] in common.OPTIMIZER_META
     if path in static and not meta and sweep_lib.is_vmappable(path, values):
       logging.info('%s: one program per value (%s)', path, static[path])

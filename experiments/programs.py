@@ -16,7 +16,7 @@ import ml_collections
 from adam_jax import data as data_lib
 from adam_jax import models as models_lib
 from adam_jax import train as train_lib
-from experiments import optimizers, select, stats
+from experiments import optimizers, search, select, stats
 from experiments import sweep as sweep_lib
 from experiments.point import Point
 
@@ -34,18 +34,23 @@ def seed_values(config: ml_collections.ConfigDict) -> list[int]:
 
 
 def expand(config: ml_collections.ConfigDict) -> list[sweep_lib.Program]:
-  """The programs of ``config``'s sweep, with ``seeds`` as the innermost vmapped axis.
+  """The programs of ``config``'s sweep and search, with ``seeds`` as the innermost axis.
 
-  An option that some optimizer of the run takes as a Python value (optax's
-  ``nesterov``, ...) is structural: one program per value, and the log says why.
-  ``seeds > 1`` sweeps ``seed`` over :func:`seed_values` inside each program (replicates,
-  compared by their mean: see :mod:`experiments.stats`).
+  The grid is the Cartesian product of the sweep's paths, then the points of the search
+  (``search.points`` > 0: :mod:`experiments.search`), then the seeds. An option that some
+  optimizer of the run takes as a Python value (optax's ``nesterov``, ...) is
+  structural: one program per value, and the log says why. ``seeds > 1`` sweeps ``seed``
+  over :func:`seed_values` inside each program (replicates, compared by their mean: see
+  :mod:`experiments.stats`).
   """
   sweep = sweep_lib.flatten(config.sweep.to_dict())
-  optimizers.log_static_sweeps(config, sweep)
+  axes = [[{path: v} for v in values] for path, values in sweep.items()]
+  if search.num_points(config):
+    axes.append(search.draw(config))
+  optimizers.log_static_sweeps(config, axes)
   if config.get('seeds', 1) > 1:
-    sweep['seed'] = seed_values(config)
-  return sweep_lib.expand(sweep, optimizers.static_paths(config))
+    axes.append([{'seed': s} for s in seed_values(config)])
+  return sweep_lib.expand_axes(axes, optimizers.static_paths(config))
 
 
 def rerun_programs(

@@ -8,6 +8,7 @@ one line naming the field, the value and what is allowed (the CLI prints it, exi
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Collection
 from typing import Any
 
@@ -19,7 +20,7 @@ from adam_jax import models as models_lib
 from adam_jax import registry
 from adam_jax import train as train_lib
 from configs import common
-from experiments import optimizers
+from experiments import optimizers, search
 from experiments import sweep as sweep_lib
 from experiments.checks import (
   NON_NEGATIVE,
@@ -93,6 +94,9 @@ FIELD_CHECKS: dict[str, Check] = {
   'mesh.grid': integer(1),
   'mesh.data': integer(1),
   'plot': one_of(PLOTS),
+  'search.points': integer(0),
+  'search.sequence': one_of(search.SEQUENCES),
+  'search.seed': integer(0),
   **{f'model.{k}': v for k, v in MODEL_CHECKS.items()},
 }
 
@@ -154,9 +158,9 @@ def validate(
   """
   flat = sweep_lib.flatten(config.to_dict())
   sweep = {k[len('sweep.') :]: v for k, v in flat.items() if k.startswith('sweep.')}
-  fields = {k: v for k, v in flat.items() if not k.startswith('sweep.') and k != 'sweep'}
-  names = sweep.get('optimizer.name')
-  specs = _describe(names if isinstance(names, tuple | list) else [fields.get('optimizer.name')])
+  fields = {k: v for k, v in flat.items() if not k.startswith(('sweep', 'search.space.'))}
+  names = sweep.get('optimizer.name', ())
+  specs = _describe(optimizers.names(config) if isinstance(names, tuple | list) else [names])
   checks = optimizer_checks(*specs.values())
   known_top = set(sweep_lib.flatten(common.base().to_dict()))
   for path, value in fields.items():
@@ -165,30 +169,37 @@ def validate(
       valid = ', '.join(sorted(known_top))
       raise ConfigError(f'config.{path}: unknown config field; valid fields: {valid}')
     check_field(path, value, checks)
+  varied = functools.partial(_check_varied, config, fields, specs=specs, checks=checks)
   for path, values in sweep.items():
     if not isinstance(values, tuple | list) or not values:
       raise ConfigError(f'config.sweep.{path} = {values!r}: must be a non-empty tuple of values')
-    section, _, key = path.partition('.')
-    known = path in FIELD_CHECKS or path in fields or (section == 'optimizer' and key in checks)
-    if path.startswith('sweep') or not known:
-      takes = '; '.join(f'{n} takes: {", ".join(s.names)}' for n, s in specs.items())
-      where = f' ({takes})' if section == 'optimizer' else ''
-      raise ConfigError(
-        f'config.sweep.{path}: not a config field{where}; sweep keys mirror the config'
-      )
-    if not _sweepable(config.experiment, path):
-      allowed = ', '.join(SWEEPABLE[config.experiment])
-      raise ConfigError(
-        f'config.sweep.{path}: not sweepable in a {config.experiment!r} experiment '
-        f'(sweepable: {allowed})'
-      )
-    for value in values:
-      try:
-        check_field(path, value, checks)
-      except ConfigError as e:
-        raise ConfigError(f'in config.sweep.{path}: {e}') from None
+    varied(path, values, 'config.sweep')
+  try:  # a search's choices and the ends of its ranges are checked as a sweep's values
+    sweep |= search.check(config, sweep, functools.partial(varied, where='config.search.space'))
+  except ValueError as e:
+    raise ConfigError(str(e)) from None
   _check_combinations(config, fields, sweep, device_count)
   _check_takers(specs, sweep, fields, overrides)
+
+
+def _check_varied(config, fields, path: str, values, where: str, specs, checks) -> None:
+  """A swept (or searched) path must be a sweepable field, and each value valid for it."""
+  section, _, key = path.partition('.')
+  known = path in FIELD_CHECKS or path in fields or (section == 'optimizer' and key in checks)
+  if path.startswith(('sweep', 'search')) or not known:
+    takes = '; '.join(f'{n} takes: {", ".join(s.names)}' for n, s in specs.items())
+    takes = f' ({takes})' if section == 'optimizer' else ''
+    raise ConfigError(f'{where}.{path}: not a config field{takes}; its keys mirror the config')
+  if not _sweepable(config.experiment, path):
+    allowed = ', '.join(SWEEPABLE[config.experiment])
+    raise ConfigError(
+      f'{where}.{path}: not sweepable in a {config.experiment!r} experiment (sweepable: {allowed})'
+    )
+  for value in values:
+    try:
+      check_field(path, value, checks)
+    except ConfigError as e:
+      raise ConfigError(f'in {where}.{path}: {e}') from None
 
 
 def _describe(names) -> dict[str, registry.OptimizerSpec]:
@@ -268,7 +279,7 @@ def _check_takers(specs, sweep, fields, overrides) -> None:
       meta = key in common.OPTIMIZER_META
       if path.startswith('optimizer.') and not meta and key not in spec.names:
         raise ConfigError(
-          f'config.sweep.{path}: optimizer {name!r} does not take {key!r}; '
+          f'{path} is swept or searched, but optimizer {name!r} does not take {key!r}; '
           f'it takes: {", ".join(spec.names)}'
         )
   for path in overrides:

@@ -4,7 +4,6 @@ choice tested on other seeds than it was made on."""
 
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 
@@ -12,9 +11,10 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from experiments import reproduce, rundir, select, significance, stats
+from experiments import reproduce, significance, stats
 from experiments.point import Point
 from experiments.report import summary
+from tests import report_runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -95,41 +95,9 @@ def test_means_are_printed_to_two_digits_of_their_standard_error():
   assert stats.format_spread({'mean': 0.5, 'std': None}) == '0.5'
 
 
-# Synthetic runs, written as experiments.run writes them, for the report to read.
+# Synthetic runs, written as experiments.run writes them (tests/report_runs.py).
 
-
-def _write_run(workdir, points, config, reruns=(), epochs=3):
-  os.makedirs(workdir)
-  records = []
-  for p in points:
-    for e in range(1, epochs + 1):
-      for split, metrics in p.final.items():
-        late = {m: v * (1 + 0.2 * (epochs - e)) if m == 'loss' else v for m, v in metrics.items()}
-        records.append(p.record(step=e, epoch=e, split=split, **late))
-  metric = config['eval']['select_metric']
-  summary_ = select.summarize(points, epochs, metric, 1.0, reruns=list(reruns))
-  rundir.dump_json({'format': rundir.FORMAT, **summary_}, os.path.join(workdir, 'summary.json'))
-  rundir.dump_json({**config, 'num_epochs': epochs}, os.path.join(workdir, 'config.json'))
-  with open(os.path.join(workdir, 'metrics.jsonl'), 'w') as f:
-    f.writelines(json.dumps(r) + '\n' for r in records)
-
-
-def _config(metric: str) -> dict:
-  return {
-    'seed': 0,
-    'dataset': {'name': 'fashion_mnist'},
-    'model': {'name': 'logistic_regression'},
-    'optimizer': {'name': 'adam', 'eps': 1e-8, 'schedule': 'inverse_sqrt', 'learning_rate': 0.1},
-    'eval': {'select_metric': metric},
-  }
-
-
-def _final(loss: float, acc: float, val_acc: float | None = None, val_loss: float | None = None):
-  return {
-    'train': {'loss': loss, 'accuracy': acc},
-    'validation': {'loss': val_loss or loss, 'accuracy': acc if val_acc is None else val_acc},
-    'test': {'loss': loss, 'accuracy': acc},
-  }
+_write_run, _config, _final = report_runs.write_run, report_runs.config, report_runs.final
 
 
 def _fig1(workdir):
@@ -293,9 +261,12 @@ def test_the_report_says_what_was_tested(runs, tmp_path):
   from experiments import report
 
   text = pathlib.Path(report.write(runs, str(tmp_path), COMMANDS)).read_text()
-  # Figure 1's margin says where it comes from; Pérez's equivalence names its margin.
+  # Figure 1's margin says where it comes from; Pérez's conclusion is quoted and tested.
   assert 'a margin of ours: the paper says "similar" and gives none' in text
-  assert "the margin is this project's goal, not Pérez's" in text
+  assert '**Pérez: "Adam generally performs better than AdaMax"**' in text
+  assert (
+    "| Pérez's conclusions | logistic regression: Adam's test accuracy above AdaMax's |" in text
+  )
   # The goal is judged on one protocol, on the interval of the mean.
   assert 'Each goal is judged on one protocol fixed before the runs' in text
   assert 'The goal is met if either reaches it' not in text

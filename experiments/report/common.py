@@ -1,7 +1,8 @@
 """What every section of the report shares.
 
 The :class:`Report` it writes into (:mod:`.document`, imported from here by every
-section), the reference numbers, and small helpers for tables and curves.
+section), the ε a run ran with, and small helpers for tables and curves (the reference
+numbers and the data in words are in :mod:`.references`).
 
 Runs are read only through :class:`experiments.results.Run`; every choice of a "best" point
 goes through :func:`experiments.select.best`.
@@ -15,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+import adam_jax
 from experiments import stats
 from experiments import sweep as sweep_lib
 from experiments.plots import mean_of
@@ -25,31 +27,34 @@ from experiments.stats import Configuration
 
 __all__ = ['Finding', 'Report']  # and the helpers below
 
-# Reference numbers (REFERENCE.md): Pérez's MNIST test accuracy, 20 epochs, α/√t.
-PEREZ_MNIST = {
-  ('logistic_regression', None): {'adam': 92.69, 'adamax': 92.38},
-  ('mlp', True): {'adam': 98.43, 'adamax': 98.14},
-  ('mlp', False): {'adam': 98.17, 'adamax': 98.33},
-  ('perez_cnn', True): {'adam': 99.21, 'adamax': 99.09},
-  ('perez_cnn', False): {'adam': 99.21, 'adamax': 99.09},
-}
-# Fashion-MNIST test accuracy references and the issue's goals (Adam, 20 epochs, chosen α).
-FMNIST_REFERENCE = {
-  'logistic_regression': 'about 84% (Fashion-MNIST benchmark)',
-  'mlp': '89–90% (DeepOBS fmnist_mlp with Adam ≈ 89%)',
-  'perez_cnn': (
-    '91.5–93% (DeepOBS fmnist_2c2d with Adam: 90.8% and 91.4% at epoch 20, '
-    '92.2% and 92.3% at 100, seeds 45 and 47)'
-  ),
-}
-GOALS = {'logistic_regression': 84.0, 'mlp': 89.0, 'perez_cnn': 91.5}
-# Each goal is judged on one protocol fixed in advance: Adam under Pérez's (α/√t, α chosen
-# on the validation accuracy). Adam at a constant α is shown beside it, never judged: a goal
-# met by the better of two protocols would be a choice made on the test set.
-GOAL_PROTOCOL = "Pérez's protocol (α/√t)"
-NOT_JUDGED = f'not judged (the goal is judged on {GOAL_PROTOCOL} alone)'
-GOAL_WORDS = {'holds': 'met', 'does not hold': 'missed'}
-MODEL_NAMES = {'logistic_regression': 'logistic regression', 'mlp': 'MLP', 'perez_cnn': 'CNN'}
+
+def epsilon(run: Run, choice: Choice) -> float | None:
+  """The ε the choice ran with: set by the config or swept, else its optimizer's own default."""
+  value = choice.get('optimizer.eps', run.config.get('optimizer', {}).get('eps'))
+  if value is not None:
+    return value
+  return adam_jax.describe(optimizer_name(choice, run)).defaults.get('eps')
+
+
+def epsilons(run: Run) -> str:
+  """The ε the run's chosen configurations ran with, as a sentence ('' when none has one)."""
+  eps = run.config.get('optimizer', {}).get('eps')
+  if eps is not None:
+    return f'Every optimizer that has an ε runs at ε = {eps:g}, set by the config.'
+  own = {optimizer_name(c, run): epsilon(run, c) for c in run.best_configurations()}
+  said = [f'{name} {value:g}' for name, value in sorted(own.items()) if value is not None]
+  if not said:
+    return ''
+  return (
+    "Each optimizer runs at its own ε (its authors' or its library's default): "
+    + ', '.join(said)
+    + (
+      f' ({", ".join(sorted(n for n, v in own.items() if v is None))}: none)'
+      if None in own.values()
+      else ''
+    )
+    + '.'
+  )
 
 
 def table(header: list[str], rows: list[list[Any]]) -> list[str]:

@@ -10,7 +10,8 @@ import math
 
 from experiments import significance, stats
 from experiments.report.common import Report, seed_values, series, spread, table
-from experiments.report.verdicts import parts, verdict
+from experiments.report.references import here_on
+from experiments.report.verdicts import PUBLISHED, published_finding, verdict
 
 RUN = 'fmnist_2c2d'
 # DeepOBS's Adam baseline on fmnist_2c2d at α = 10^-3.6, after 20 epochs: the seeds found
@@ -18,7 +19,6 @@ RUN = 'fmnist_2c2d'
 DEEPOBS_EPOCH20 = {'accuracy': (0.9081, 0.9140), 'loss': (0.3015, 0.3107)}
 DEEPOBS_SEEDS = (45, 47)
 EXPERIMENT = 'DeepOBS fmnist_2c2d'
-WORDS = {'does not hold': 'lies elsewhere', 'not resolved': 'not shown to lie elsewhere'}
 
 
 def section(r: Report) -> None:
@@ -32,7 +32,8 @@ def section(r: Report) -> None:
     '60,000 training images), Adam at the α DeepOBS tuned (10^−3.6 ≈ 2.51e-4, constant), '
     '20 of its 100 epochs. All of it read from their sources (`configs/fmnist_2c2d.py`). '
     "DeepOBS's numbers: the two seeds of its published baseline runs at that α that we "
-    "could read (45 and 47); it used TensorFlow's Adam (ε before the bias correction).",
+    "could read (45 and 47); it used TensorFlow's Adam (ε before the bias correction)."
+    + here_on(r.run(RUN)),
     '',
   ]
   if r.missing(RUN):
@@ -77,22 +78,21 @@ def section(r: Report) -> None:
   test_loss = series(run, c, 'test', 'loss')
   lowest = min(test_loss, key=lambda e: test_loss[e]) if test_loss else None
   if tests:
-    outside = [t for t in tests if t.verdict == 'does not hold']
-    agree = not outside
-    r.finding(  # a test of agreement: it can show a difference, never prove agreement
+    agree = published_finding(
+      r,
       EXPERIMENT,
       "DeepOBS's published runs lie where our single runs do (each value against our "
       "seeds' 95% prediction interval)",
-      'consistent' if agree else 'inconsistent',
-      f'**{"consistent" if agree else "inconsistent"}** ({len(outside)} of {len(tests)} '
-      'values shown to lie elsewhere after the Holm correction; ' + parts(tests, WORDS) + ')',
       tests,
     )
+    outside = [t for t in tests if t.verdict == 'does not hold']
     r.lines += [
       "Each of DeepOBS's values is tested against our seeds as a new draw would be (the t "
       'statistic of a single new run, whose 95% range is the prediction interval above, '
       'mean ± t·std·√(1+1/n)): '
-      + '; '.join(f'{text}{verdict(t, words=WORDS)}' for text, t in zip(said, tests, strict=True))
+      + '; '.join(
+        f'{text}{verdict(t, words=PUBLISHED)}' for text, t in zip(said, tests, strict=True)
+      )
       + '. '
       + (
         '**No value is shown to lie elsewhere: our Adam is consistent with the published '

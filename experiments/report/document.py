@@ -57,6 +57,7 @@ class Report:
     lines: The report's body, in order.
     goals: Rows of the accuracy-goals table: [goal, target, ours, reference, verdict].
     judged: The goals judged by a test (:meth:`goal`): (goal, ours, outcome).
+    goal_data: The data the goals' runs trained on ('MNIST'), in order, as dict keys.
     findings: The papers' claims and their verdicts (:class:`Finding`).
     tests: Every test, in order: (experiment, what it tests, its comparison).
   """
@@ -85,6 +86,7 @@ class Report:
     self.goals: list[list[Any]] = []
     self.findings: list[Finding] = []
     self.judged: list[tuple[str, str, str]] = []  # (goal, ours, outcome) of each judged goal
+    self.goal_data: dict[str, None] = {}
     self.tests: list[tuple[str, str, Comparison]] = []
 
   def test(self, experiment: str, claim: str, comparison: Comparison) -> Comparison:
@@ -121,10 +123,16 @@ class Report:
     """Lists a finding of the paper and what became of it (see :class:`Finding`)."""
     self.findings.append(Finding(experiment, claim, outcome, evidence, tuple(tests), note))
 
-  def goal(self, row: list[Any], outcome: str) -> None:
-    """A row of the goals table that is judged: ``outcome`` is 'met', 'missed' or 'not resolved'."""
+  def goal(self, row: list[Any], outcome: str | None, data: str) -> None:
+    """A row of the goals table, of a run on ``data``.
+
+    ``outcome`` is 'met', 'missed' or 'not resolved' for a judged goal, None for a row shown
+    beside the judged ones.
+    """
     self.goals.append(row)
-    self.judged.append((row[0], row[2], outcome))
+    self.goal_data[data] = None
+    if outcome is not None:
+      self.judged.append((row[0], row[2], outcome))
 
   def run(self, name: str) -> Run | None:
     """The finished run of experiment ``name``, or None (read once)."""

@@ -7,7 +7,8 @@ report's tests with each raw and Holm-adjusted p.
 
 from __future__ import annotations
 
-from experiments.report.common import GOAL_PROTOCOL, Finding, Report, table
+from experiments.report.common import Finding, Report, table
+from experiments.report.references import GOAL_PROTOCOL
 from experiments.report.verdicts import interval_text, p_text
 
 START, END = '<!-- findings:start -->', '<!-- findings:end -->'

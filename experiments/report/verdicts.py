@@ -94,6 +94,30 @@ def tested_finding(
   return comparison
 
 
+# A published value tested as a new draw of ours (:func:`experiments.significance.new_draw`)
+# can only be shown to lie elsewhere: the words for its two verdicts.
+PUBLISHED = {'does not hold': 'lies elsewhere', 'not resolved': 'not shown to lie elsewhere'}
+
+
+def published_finding(r: Report, experiment: str, claim: str, tests: list[Comparison]) -> bool:
+  """Lists whether published values lie where our single runs do; returns whether all do.
+
+  A test of agreement: it can show a value lies elsewhere, never prove that it does not.
+  'consistent' when no value is shown to lie elsewhere after the Holm correction.
+  """
+  outside = [t for t in tests if t.verdict == 'does not hold']
+  outcome = 'inconsistent' if outside else 'consistent'
+  r.finding(
+    experiment,
+    claim,
+    outcome,
+    f'**{outcome}** ({len(outside)} of {len(tests)} values shown to lie elsewhere after the '
+    'Holm correction; ' + parts(tests, PUBLISHED) + ')',
+    tests,
+  )
+  return not outside
+
+
 def is_(outcome: str) -> str:
   """'**holds**', '**does not hold**', 'is **not resolved**': a verdict as a predicate."""
   return f'is **{outcome}**' if outcome == 'not resolved' else f'**{outcome}**'
