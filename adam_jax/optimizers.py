@@ -93,19 +93,21 @@ def add_decoupled_weight_decay(
   References:
     Loshchilov & Hutter, *Decoupled Weight Decay Regularization*, ICLR 2019: Algorithm 2.
   """
-  decay = optax.add_decayed_weights(
-    weight_decay if callable(weight_decay) else _tree.hp(weight_decay), mask
-  )
+
+  def decay(lam):
+    return optax.add_decayed_weights(lam, mask)
 
   def update_fn(updates, state, params=None):
     if params is None:
       raise ValueError(_tree.NO_PARAMS_MSG)
     updates, params = _tree.as_arrays(updates), _tree.as_arrays(params)
-    decayed, state = decay.update(updates, state, params)
+    # λ as a float32 array here, not in the factory (which touches no device).
+    lam = weight_decay if callable(weight_decay) else _tree.hp(weight_decay)
+    decayed, state = decay(lam).update(updates, state, params)
     cast = jax.tree.map(lambda d, u: d.astype(_tree.out_dtype(u)), decayed, updates)
     return cast, state
 
-  return optax.GradientTransformation(decay.init, update_fn)
+  return optax.GradientTransformation(decay(weight_decay).init, update_fn)
 
 
 def adam(

@@ -21,7 +21,7 @@ from test_cli_fuzz import check_exit, describe, run_cli
 import adam_jax
 from adam_jax import data, hooks, models, train
 from configs import common
-from experiments import command_line, optimizers, programs, rundir, validate
+from experiments import command_line, optimizers, programs, rundir, sweep, validate
 from experiments.run import experiment_kind
 
 USER_MODULE = '''
@@ -151,7 +151,11 @@ def command(config_name: str, optimizer: str, sweeps=(), **values):
   given = {'optimizer.name': optimizer, **{f'optimizer.{k}': v for k, v in values.items()}}
   for path, value in given.items():
     config.optimizer[path.partition('.')[2]] = value
-  overrides = command_line.apply(config, given, sweeps)
+  overrides = command_line.apply_command_line(config, given)
+  for text in sweeps:
+    path, values = command_line.parse_sweep_flag(text)
+    sweep.set_path(config.sweep, path, values)
+  command_line.fit_optimizers(config, [command_line.parse_sweep_flag(t)[0] for t in sweeps])
   validate.validate(config, overrides=overrides)
   return config
 
