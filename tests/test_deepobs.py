@@ -200,7 +200,7 @@ def fake_peer(here: dict[int, list[float]], published: dict[int, list[float]]) -
   return {
     'description': 'PEER DESCRIPTION',
     'runs': runs(here),
-    'published': {'runs': runs(published)},
+    'published': {'runs': runs(published), 'steps_per_epoch': 468},
   }
 
 
@@ -251,3 +251,36 @@ def test_without_the_peer_file_the_section_has_no_peer_comparison(tmp_path, monk
   lines = render(tmp_path, monkeypatch, None, {0: [0.85, 0.92], 1: [0.86, 0.921]})
   assert not any('run here' in line for line in lines)
   assert any(line.startswith('| test accuracy %') for line in lines)
+
+
+def test_deepobs_12s_shorter_epochs_are_held_against_the_published_runs_after_as_many_steps():
+  from experiments.report import deepobs_peer
+
+  peer = fake_peer(here={45: [0.85]}, published={45: [0.8 + e / 100 for e in range(1, 8)]})
+  assert deepobs_peer.by_steps(peer) == []  # no run of DeepOBS 1.2's pipeline
+  split = {'seed': 45, 'epochs': 7, 'train_images': 50_000, 'steps_per_epoch': 390}
+  split |= {'test_accuracy': [0.1, *(0.7 + e / 100 for e in range(1, 8))]}
+  split |= {'test_loss': [2.3, *(0.5 - e / 100 for e in range(1, 8))]}
+  peer['runs_validation_split'] = [split]
+  [line, blank] = deepobs_peer.by_steps(peer)
+  # 6 epochs of 390 steps are 5 of 468: the only epoch with a published twin.
+  assert 'trains on the other 50,000 (390 steps an epoch)' in line
+  assert line.endswith(
+    'seed 45 after 6 epochs (2,340 steps) 76.00% test accuracy, test loss 0.4400; the '
+    'published runs after 5 epochs (the same steps) 85.00%, test loss 0.4500.'
+  )
+  assert line.count('seed 45 after') == 1 and blank == ''
+
+
+def test_with_only_deepobs_12s_pipeline_run_the_section_compares_by_steps(tmp_path, monkeypatch):
+  peer = fake_peer(here={}, published={45: [0.8 + e / 100 for e in range(1, 8)]})
+  peer['runs_validation_split'] = [
+    {'seed': 45, 'epochs': 6, 'train_images': 50_000, 'steps_per_epoch': 390}
+    | {'test_accuracy': [0.1] + [0.9] * 6, 'test_loss': [2.3] + [0.3] * 6}
+  ]
+  lines = render(tmp_path, monkeypatch, peer, {0: [0.85, 0.92], 1: [0.86, 0.921]})
+  start = lines.index("### DeepOBS's own code, run here")
+  assert not any(line.startswith('| 1 |') for line in lines[start:])  # no epoch table
+  assert lines[-2].endswith(
+    'the published runs after 5 epochs (the same steps) 85.00%, test loss 0.4500.'
+  )

@@ -99,13 +99,6 @@ def _best(peer, run, c, source: str, last: int) -> list[float]:
 def comparison(peer: dict[str, Any], run: Run, c: Configuration) -> list[str]:
   """The report's lines: settings, epoch-by-epoch tables, and which results agree."""
   here, published = peer['runs'], peer['published']['runs']
-  last = min(run.num_epochs, *(len(r['test_accuracy']) - 1 for r in here))
-  epochs = [e for e in EPOCHS if e <= last] + ([last] if last not in EPOCHS else [])
-  seeds = {
-    s: ', '.join(str(r['seed']) for r in runs)
-    for s, runs in (('here', here), ('published', published))
-  }
-  n_ours = len(values(peer, run, c, 'ours', 'test_accuracy', last))
   lines = [
     "### DeepOBS's own code, run here",
     '',
@@ -114,6 +107,15 @@ def comparison(peer: dict[str, Any], run: Run, c: Configuration) -> list[str]:
     *(f'- {d}' for d in DIFFERENCES),
     '',
   ]
+  if not here:  # only DeepOBS 1.2's pipeline was run
+    return lines + by_steps(peer)
+  last = min(run.num_epochs, *(len(r['test_accuracy']) - 1 for r in here))
+  epochs = [e for e in EPOCHS if e <= last] + ([last] if last not in EPOCHS else [])
+  seeds = {
+    s: ', '.join(str(r['seed']) for r in runs)
+    for s, runs in (('here', here), ('published', published))
+  }
+  n_ours = len(values(peer, run, c, 'ours', 'test_accuracy', last))
   header = [
     'epoch',
     f'ours, test acc % ({n_ours} seeds)',
@@ -155,8 +157,41 @@ def comparison(peer: dict[str, Any], run: Run, c: Configuration) -> list[str]:
     '',
     *table(train_header, train_rows),
     *verdict(peer, run, c, last),
+    *by_steps(peer),
   ]
   return lines
+
+
+def by_steps(peer: dict[str, Any]) -> list[str]:
+  """DeepOBS 1.2's own pipeline (a validation split held out) against the published runs.
+
+  It trains on fewer images, so fewer steps an epoch: compared after as many steps.
+  """
+  runs = peer.get('runs_validation_split') or []
+  published = peer['published']['runs']
+  pairs = []
+  for r in runs:
+    for e in range(1, r['epochs'] + 1):
+      steps = e * r['steps_per_epoch']
+      if steps % peer['published']['steps_per_epoch'] == 0:
+        pairs.append((r, e, steps, steps // peer['published']['steps_per_epoch']))
+  if not pairs:
+    return []
+  words = [
+    "DeepOBS 1.2's own PyTorch pipeline holds 10,000 training images out as a validation "
+    f'split and trains on the other {runs[0]["train_images"]:,} '
+    f'({runs[0]["steps_per_epoch"]} steps an epoch), so its epochs are shorter; compared '
+    'after as many steps: '
+  ]
+  for r, e, steps, p in pairs:
+    theirs = ', '.join(f'{100 * x["test_accuracy"][p]:.2f}%' for x in published)
+    loss = ', '.join(f'{x["test_loss"][p]:.4f}' for x in published)
+    words.append(
+      f'seed {r["seed"]} after {e} epochs ({steps:,} steps) {100 * r["test_accuracy"][e]:.2f}% '
+      f'test accuracy, test loss {r["test_loss"][e]:.4f}; the published runs after {p} epochs '
+      f'(the same steps) {theirs}, test loss {loss}. '
+    )
+  return [''.join(words).rstrip(), '']
 
 
 def verdict(peer: dict[str, Any], run: Run, c: Configuration, epoch: int) -> list[str]:
