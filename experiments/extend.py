@@ -238,14 +238,15 @@ def summary(
   ``grid_edges`` is filled whether or not ``extend_grid`` is on: a choice at an edge is
   worth knowing either way.
   """
-  added = {}
-  for p in points:
+  by = tuple(config.get('rerun_by') or ())
+  added: dict[tuple, dict[str, Any]] = {}
+  for p in points:  # one entry per α added to each choice (Figure 4: per cell)
     if p.program in extends:
-      added.setdefault(p.program, (extends[p.program], p.structural, p.get(PATH)))
+      group = {k: p.get(k) for k in by if p.get(k) is not None}
+      entry = {'extension_program': p.program, 'program': extends[p.program]}
+      entry |= {'structural': p.structural, 'group': group, 'added': p.get(PATH)}
+      added.setdefault((p.program, repr(sorted(group.items())), p.get(PATH)), entry)
   return {
-    'grid_extensions': [
-      {'extension_program': i, 'program': tuned, 'structural': structural, 'added': alpha}
-      for i, (tuned, structural, alpha) in sorted(added.items())
-    ],
+    'grid_extensions': list(added.values()),
     'grid_edges': [e.to_json() for e in edges(config, tuning, points, extends)],
   }

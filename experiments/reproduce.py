@@ -5,6 +5,9 @@ r"""Reproduces the papers' experiments and writes the report: ``make reproduce``
   python -m experiments.reproduce --only=reddi,fig1_lr   # some experiments, then the report
   python -m experiments.reproduce --report_only          # the report from the runs that exist
 
+The full report also rewrites the README's findings block (``--readme``) from the same
+verdicts, so the two cannot disagree.
+
 Each experiment is one ``python -m experiments.run`` command (printed, and written into
 the report with its wall time) into ``runs/reproduce[_quick]/<name>``. A finished run is
 found there and not trained again; an interrupted one resumes from its checkpoints, so
@@ -36,6 +39,12 @@ _RUNS = flags.DEFINE_string('runs', None, 'Workdirs root (default runs/reproduce
 _OUT = flags.DEFINE_string('out', None, 'Report directory (default results[/quick]).')
 _SMOKE = flags.DEFINE_bool(
   'smoke', False, 'Every step as its :smoke variant (synthetic data; tests the pipeline offline).'
+)
+_README = flags.DEFINE_string(
+  'readme',
+  None,
+  "A README whose findings block the report's summary replaces (default README.md for the "
+  "full report into results/; '' for none).",
 )
 
 
@@ -197,8 +206,15 @@ def main(argv: list[str]) -> int:
       commands[step.name] = None
   failed = [n for n, s in status.items() if s['status'] != 'ok']
   notes = {n: status[n].get('why', status[n]['status']) for n in failed}
-  path = report.write(runs, out, commands, quick=quick, failed=notes)
-  print(f'report: {path}', flush=True)
+  readme = _README.value
+  if readme is None:  # the committed report and the README's findings, from the same runs
+    readme = 'README.md' if not (quick or _SMOKE.value or _OUT.value) else ''
+  try:
+    path = report.write(runs, out, commands, quick=quick, failed=notes, readme=readme)
+  except (ValueError, OSError) as e:  # the README has no findings block, or is not there
+    print(f'error: {e}', flush=True)
+    return 1
+  print(f'report: {path}' + (f' (and the findings of {readme})' if readme else ''), flush=True)
   if failed:
     print(f'failed or skipped: {", ".join(failed)} (see their output above)', flush=True)
   return 1 if failed else 0

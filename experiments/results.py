@@ -106,6 +106,25 @@ class Run:
     configs = [self.configurations[i] for i in chosen if i is not None]
     return [c for c in configs if not reruns or c.program in reruns]
 
+  def tuned(self, configuration: Configuration) -> Configuration:
+    """The tuning configuration a rerun configuration trains again (else ``configuration``).
+
+    What a choice between reruns is made on: the seeds a choice was made on, never the
+    fresh seeds it is reported and tested on.
+    """
+    reruns = set(self.summary.get('rerun_programs') or [])
+    if configuration.program not in reruns:
+      return configuration
+    same = (configuration.structural, configuration.hparams)
+    return next(
+      (
+        c
+        for c in self.configurations
+        if c.program not in reruns and (c.structural, c.hparams) == same
+      ),
+      configuration,
+    )
+
   def configuration_of(self, point: Point) -> Configuration:
     """The configuration ``point`` is a seed of."""
     return next(c for c in self.configurations if point.grid_index in c.grid_indices)

@@ -229,9 +229,12 @@ def test_the_report_holds_deepobs_code_run_here_against_ours_and_the_published_r
   assert lines[start + 2] == 'PEER DESCRIPTION'
   rows = [line for line in lines[start:] if line.startswith('| ')]
   # Epoch 1: ours mean ± std over 3 seeds; theirs seed by seed (45, 47), in percent; loss.
-  assert rows[1] == '| 1 | 86 ± 1 | 85.5, 85.7 | 84, 83 | 0.34 ± 0.01 | 0.445, 0.443 | 0.46, 0.47 |'
-  assert rows[2].startswith('| 2 | 92.1 ± 0.1 | 91.9, 92.3 | 90, 91 |')
-  assert rows[3] == '| best of epochs 1–2 | 92.1 ± 0.1 | 91.9, 92.3 | 90, 91 |  |  |  |'
+  assert (
+    rows[1]
+    == '| 1 | 86.00 ± 1.00 | 85.5, 85.7 | 84, 83 | 0.3400 ± 0.0100 | 0.445, 0.443 | 0.46, 0.47 |'
+  )
+  assert rows[2].startswith('| 2 | 92.100 ± 0.100 | 91.9, 92.3 | 90, 91 |')
+  assert rows[3] == '| best of epochs 1–2 | 92.100 ± 0.100 | 91.9, 92.3 | 90, 91 |  |  |  |'
   # Training loss: our mean minibatch loss, theirs, their train-eval losses.
   assert rows[5] == '| 1 | 0.5 ± 0 | 0.6, 0.6 | 0.4, 0.4 | 0.4, 0.4 |'
   [verdict] = [line for line in lines if line.startswith('After 2 epochs')]

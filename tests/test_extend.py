@@ -101,6 +101,15 @@ def test_rerun_by_groups_are_extended_separately():
   program = extend.extension_program([edge], tuning[0], 5, 100)
   assert program.points == [{A: 0.001, 'optimizer.b1': 0.0}]
   assert (program.index, program.first_grid_index) == (5, 100)
+  # Two cells grown by different α in one extension program: one entry each.
+  points += _points({0.001: 0.5}, program=5, first=6, extra=group_a)
+  points += _points({10.0: 0.4}, program=5, first=7, extra=group_b)
+  config = _config(rerun_by=('optimizer.b1',))
+  entries = extend.summary(config, tuning, points, {5: 0})['grid_extensions']
+  assert [(e['group'], e['added'], e['program']) for e in entries] == [
+    (group_a, 0.001, 0),
+    (group_b, 10.0, 0),
+  ]
 
 
 def _run(workdir, *extra):

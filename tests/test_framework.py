@@ -187,7 +187,8 @@ def test_the_report_lists_choices_at_the_edge_of_their_grid(tmp_path):
   import types
 
   from experiments import stats
-  from experiments.report import Report, _grid_edges
+  from experiments.report import Report
+  from experiments.report.edges import edge_notes, section
 
   points = []
   for program, (name, best) in enumerate([('adagrad', 3.0), ('adam', 1.0)]):
@@ -205,8 +206,11 @@ def test_the_report_lists_choices_at_the_edge_of_their_grid(tmp_path):
   )
   report = Report(str(tmp_path), str(tmp_path / 'out'), {'fig1_lr': 'its command'})
   report.loaded['fig1_lr'] = run
-  lines = _grid_edges(report)
-  assert '- fig1_lr: adagrad chose α = 3, the largest of {0.1, 1, 3}.' in lines
+  lines = section(edge_notes(report))
+  assert (
+    '- fig1_lr: adagrad chose α = 3, the largest of {0.1, 1, 3}: not extended (the run '
+    'predates `extend_grid`; its edge is computed from its grid).'
+  ) in lines
   assert not any('adam chose' in line for line in lines)  # α = 1: inside its grid
 
 

@@ -18,7 +18,7 @@ from scipy import stats as scipy_stats
 import adam_jax
 from adam_jax import data, diagnostics, models, sweep, train
 from adam_jax.transforms import ScaleByAdamState
-from experiments import console, plots, programs, results, select, stats, validate
+from experiments import console, plots, programs, results, select, significance, stats, validate
 from experiments.point import Point
 from experiments.run import experiment_kind
 
@@ -53,18 +53,18 @@ def test_describe_is_mean_sample_std_and_student_t_interval():
 
 def test_compare_says_holds_does_not_hold_or_not_resolved():
   low, high = [0.10, 0.11, 0.12, 0.10, 0.11], [0.20, 0.21, 0.19, 0.22, 0.20]
-  assert stats.compare(low, high, 'less').verdict == 'holds'
-  assert stats.compare(high, low, 'less').verdict == 'does not hold'
-  assert stats.compare(high, low, 'greater').verdict == 'holds'
-  overlapping = stats.compare([0.10, 0.30, 0.20], [0.15, 0.25, 0.22], 'less')
+  assert significance.compare(low, high, 'less').verdict == 'holds'
+  assert significance.compare(high, low, 'less').verdict == 'does not hold'
+  assert significance.compare(high, low, 'greater').verdict == 'holds'
+  overlapping = significance.compare([0.10, 0.30, 0.20], [0.15, 0.25, 0.22], 'less')
   assert overlapping.verdict == 'not resolved'
   assert overlapping.p_value > 0.05
   assert 'Welch' in overlapping.test
-  assert stats.compare([0.1], [0.2], 'less').verdict == 'not resolved'  # one seed each
+  assert significance.compare([0.1], [0.2], 'less').verdict == 'not resolved'  # one seed each
   # Seeds that change nothing are no replicates: no verdict from zero spread.
-  assert stats.compare([1.0, 1.0], [1.1, 1.1], 'less').verdict == 'not resolved'
+  assert significance.compare([1.0, 1.0], [1.1, 1.1], 'less').verdict == 'not resolved'
   with pytest.raises(ValueError, match='claim'):
-    stats.compare(low, high, 'smaller')
+    significance.compare(low, high, 'smaller')
 
 
 def test_compare_is_welchs_two_sided_test():
@@ -73,7 +73,7 @@ def test_compare_is_welchs_two_sided_test():
   a, b = [1.0, 1.4, 0.7, 1.2, 0.9, 1.3, 1.1], [1.8, 1.65, 2.55]
   welch = scipy_stats.ttest_ind(a, b, equal_var=False).pvalue
   assert scipy_stats.ttest_ind(a, b).pvalue < 0.01
-  out = stats.compare(a, b, 'less')
+  out = significance.compare(a, b, 'less')
   assert out.p_value == pytest.approx(welch, rel=1e-12)
   assert out.n == (7, 3)
   assert 0.05 < out.p_value < 0.10  # one-sided it would be significant
@@ -457,42 +457,44 @@ def _scipy_welch_interval(x, y) -> tuple[float, float]:
 
 
 def test_within_a_margin_by_the_welch_interval_of_the_difference():
-  close = stats.within([91.0, 91.2, 90.9, 91.1], [90.8, 91.0, 90.9, 90.7], 1.0)
+  close = significance.within([91.0, 91.2, 90.9, 91.1], [90.8, 91.0, 90.9, 90.7], 1.0)
   assert close.verdict == 'holds'
   low, high = close.interval
   assert -1.0 <= low <= close.difference <= high <= 1.0
-  far = stats.within([93.0, 93.1, 92.9], [90.0, 90.2, 89.9], 1.0)
+  far = significance.within([93.0, 93.1, 92.9], [90.0, 90.2, 89.9], 1.0)
   assert far.verdict == 'does not hold' and far.interval[0] > 1.0
-  noisy = stats.within([91.0, 93.0, 89.0], [90.0, 92.5, 88.0], 1.0)
+  noisy = significance.within([91.0, 93.0, 89.0], [90.0, 92.5, 88.0], 1.0)
   assert noisy.verdict == 'not resolved'
-  assert stats.within([91.0], [90.5], 1.0).verdict == 'not resolved'
+  assert significance.within([91.0], [90.5], 1.0).verdict == 'not resolved'
   # The interval is the Welch one: scipy's for the same data.
   expected = _scipy_welch_interval([91.0, 91.2, 90.9, 91.1], [90.8, 91.0, 90.9, 90.7])
   assert close.interval == pytest.approx(expected)
 
 
 def test_counts_and_prediction_intervals():
-  many = stats.compare_counts(9, 10, 1, 10, 'greater')  # diverged 9 of 10 against 1 of 10
+  many = significance.compare_counts(9, 10, 1, 10, 'greater')  # diverged 9 of 10 against 1 of 10
   assert many.verdict == 'holds' and many.p_value < 0.01
-  assert stats.compare_counts(1, 10, 9, 10, 'greater').verdict == 'does not hold'
-  assert stats.compare_counts(3, 6, 1, 6, 'greater').verdict == 'not resolved'  # p = 0.55
+  assert significance.compare_counts(1, 10, 9, 10, 'greater').verdict == 'does not hold'
+  assert significance.compare_counts(3, 6, 1, 6, 'greater').verdict == 'not resolved'  # p = 0.55
   x = np.array([0.90, 0.91, 0.92, 0.915, 0.905])
-  low, high = stats.prediction_interval(x)
+  low, high = significance.prediction_interval(x)
   half = scipy_stats.t.ppf(0.975, 4) * x.std(ddof=1) * np.sqrt(1 + 1 / 5)
   assert (low, high) == pytest.approx((x.mean() - half, x.mean() + half))
-  assert stats.prediction_interval([0.9]) is None
+  assert significance.prediction_interval([0.9]) is None
 
 
 def test_non_inferior_by_the_welch_interval_against_the_margin():
   """'a is no worse than b by more than the margin': the lower end of the interval decides."""
-  better = stats.non_inferior([92.0, 92.2, 91.9, 92.1], [90.8, 91.0, 90.9, 90.7], 0.5)
+  better = significance.non_inferior([92.0, 92.2, 91.9, 92.1], [90.8, 91.0, 90.9, 90.7], 0.5)
   assert better.verdict == 'holds' and better.interval[0] > 0  # better passes, of course
-  slightly_worse = stats.non_inferior([90.7, 90.9, 90.8, 90.6], [90.8, 91.0, 90.9, 90.7], 0.5)
+  slightly_worse = significance.non_inferior(
+    [90.7, 90.9, 90.8, 90.6], [90.8, 91.0, 90.9, 90.7], 0.5
+  )
   assert slightly_worse.verdict == 'holds' and -0.5 <= slightly_worse.interval[0] < 0
-  worse = stats.non_inferior([88.0, 88.1, 87.9], [90.0, 90.2, 89.9], 0.5)
+  worse = significance.non_inferior([88.0, 88.1, 87.9], [90.0, 90.2, 89.9], 0.5)
   assert worse.verdict == 'does not hold' and worse.interval[1] < -0.5
-  noisy = stats.non_inferior([90.0, 92.0, 88.0], [90.5, 92.5, 88.5], 0.5)
+  noisy = significance.non_inferior([90.0, 92.0, 88.0], [90.5, 92.5, 88.5], 0.5)
   assert noisy.verdict == 'not resolved'
-  assert stats.non_inferior([91.0], [90.5], 0.5).verdict == 'not resolved'
+  assert significance.non_inferior([91.0], [90.5], 0.5).verdict == 'not resolved'
   expected = _scipy_welch_interval([90.7, 90.9, 90.8, 90.6], [90.8, 91.0, 90.9, 90.7])
   assert slightly_worse.interval == pytest.approx(expected)

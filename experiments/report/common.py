@@ -1,7 +1,8 @@
 """What every section of the report shares.
 
-The :class:`Report` it writes into, the reference numbers, and small helpers for tables
-and curves.
+The :class:`Report` it writes into (:mod:`.document`, imported from here by every
+section), the ε a run ran with, and small helpers for tables and curves (the reference
+numbers and the data in words are in :mod:`.references`).
 
 Runs are read only through :class:`experiments.results.Run`; every choice of a "best" point
 goes through :func:`experiments.select.best`.
@@ -10,125 +11,50 @@ goes through :func:`experiments.select.best`.
 from __future__ import annotations
 
 import math
-import os
-import shutil
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from adam_jax import optimizers
 from adam_jax import sweep as sweep_lib
 from experiments import stats
-from experiments.console import duration
 from experiments.plots import mean_of
 from experiments.point import Point
+from experiments.report.document import Finding, Report
 from experiments.results import Run
-from experiments.rundir import read
 from experiments.stats import Configuration
 
-# Reference numbers (REFERENCE.md): Pérez's MNIST test accuracy, 20 epochs, α/√t.
-PEREZ_MNIST = {
-  ('logistic_regression', None): {'adam': 92.69, 'adamax': 92.38},
-  ('mlp', True): {'adam': 98.43, 'adamax': 98.14},
-  ('mlp', False): {'adam': 98.17, 'adamax': 98.33},
-  ('perez_cnn', True): {'adam': 99.21, 'adamax': 99.09},
-  ('perez_cnn', False): {'adam': 99.21, 'adamax': 99.09},
-}
-# Fashion-MNIST test accuracy references and the issue's goals (Adam, 20 epochs, chosen α).
-FMNIST_REFERENCE = {
-  'logistic_regression': 'about 84% (Fashion-MNIST benchmark)',
-  'mlp': '89–90% (DeepOBS fmnist_mlp with Adam ≈ 89%)',
-  'perez_cnn': (
-    '91.5–93% (DeepOBS fmnist_2c2d with Adam: 90.8% and 91.4% at epoch 20, '
-    '92.2% and 92.3% at 100, seeds 45 and 47)'
-  ),
-}
-GOALS = {'logistic_regression': 84.0, 'mlp': 89.0, 'perez_cnn': 91.5}
-MODEL_NAMES = {'logistic_regression': 'logistic regression', 'mlp': 'MLP', 'perez_cnn': 'CNN'}
+__all__ = ['Finding', 'Report']  # and the helpers below
 
 
-class Report:
-  """Collects the sections' lines and goal rows; copies each run's figures into ``out/figures``.
+def epsilon(run: Run, choice: Choice) -> float | None:
+  """The ε the choice ran with: set by the config or swept, else its optimizer's own default."""
+  value = choice.get('optimizer.eps', run.config.get('optimizer', {}).get('eps'))
+  if value is not None:
+    return value
+  return optimizers.optimizer_defaults(optimizer_name(choice, run)).get('eps')
 
-  Attributes:
-    runs: The runs root (one workdir per experiment, named as in ``commands``).
-    out: Where REPORT.md and ``figures/`` go.
-    commands: Experiment name -> its command line (None when it cannot be built yet).
-    quick: Whether these are the runs of the quick variant.
-    lines: The report's body, in order.
-    goals: Rows of the accuracy-goals table: [goal, target, ours, reference, verdict].
-    findings: Rows of the findings table: [experiment, the paper's claim, verdict].
-  """
 
-  def __init__(self, runs: str, out: str, commands: dict[str, str | None], quick: bool = False):
-    self.runs, self.out, self.commands, self.quick = runs, out, commands, quick
-    self.figures = os.path.join(out, 'figures')
-    shutil.rmtree(self.figures, ignore_errors=True)  # the report's own: no stale figures
-    os.makedirs(self.figures)
-    self.loaded: dict[str, Run | None] = {}
-    self.lines: list[str] = []
-    self.goals: list[list[Any]] = []
-    self.findings: list[list[str]] = []
-
-  def finding(self, experiment: str, claim: str, outcome: str) -> None:
-    """Lists a finding of the paper and what became of it ('holds', 'not resolved', ...)."""
-    self.findings.append([experiment, claim, outcome])
-
-  def run(self, name: str) -> Run | None:
-    """The finished run of experiment ``name``, or None (read once)."""
-    if name not in self.loaded:
-      self.loaded[name] = Run.load(os.path.join(self.runs, name))
-    return self.loaded[name]
-
-  def figure(self, run: Run, file: str, caption: str) -> None:
-    """Copies a figure the run drew into its workdir, and shows it."""
-    source = os.path.join(run.workdir, file)
-    if not os.path.exists(source):
-      self.lines += [f'*(figure {file} missing from {run.workdir})*', '']
-      return
-    target = f'{run.name}_{file}'
-    shutil.copyfile(source, os.path.join(self.figures, target))
-    self.lines += [f'![{caption}](figures/{target})', '']
-
-  def curves(self, file: str, panels, caption: str) -> None:
-    """Draws ``panels`` (see :func:`experiments.plots.plot_panels`) into the report."""
-    from experiments import plots  # noqa: PLC0415 (matplotlib)
-
-    plots.plot_panels(panels, os.path.join(self.figures, file))
-    self.lines += [f'![{caption}](figures/{file})', '']
-
-  def provenance(self, *names: str) -> None:
-    """Each experiment's command line and the wall time its training took."""
-    for name in names:
-      run = self.run(name)
-      cmd = self.commands.get(name)
-      time = duration(run.train_wall_time_s) if run else self.progress(name)
-      self.lines += [f'`{cmd}`  ', f'wall time: {time}', ''] if cmd else []
-
-  def progress(self, name: str) -> str:
-    """How far an unfinished run of ``name`` got: where it stopped, or 'not run'."""
-    workdir = os.path.join(self.runs, name)
-    config = read(os.path.join(workdir, 'config.json'), None)
-    records = [r for r in read(os.path.join(workdir, 'metrics.jsonl'), []) if 'epoch' in r]
-    if config is None or not records:
-      return 'not run'
-    last = records[-1]  # records are appended in training order: where it stopped
-    program = f' in program {last["program"] + 1}' if any(r.get('program') for r in records) else ''
-    return (
-      f'not finished (stopped after epoch {last["epoch"]} of {config["num_epochs"]}{program}; '
-      f'`python -m experiments.reproduce --only={name}` resumes it)'
+def epsilons(run: Run) -> str:
+  """The ε the run's chosen configurations ran with, as a sentence ('' when none has one)."""
+  eps = run.config.get('optimizer', {}).get('eps')
+  if eps is not None:
+    return f'Every optimizer that has an ε runs at ε = {eps:g}, set by the config.'
+  own = {optimizer_name(c, run): epsilon(run, c) for c in run.best_configurations()}
+  said = [f'{name} {value:g}' for name, value in sorted(own.items()) if value is not None]
+  if not said:
+    return ''
+  return (
+    "Each optimizer runs at its own ε (its authors' or its library's default): "
+    + ', '.join(said)
+    + (
+      f' ({", ".join(sorted(n for n, v in own.items() if v is None))}: none)'
+      if None in own.values()
+      else ''
     )
-
-  def missing(self, name: str) -> bool:
-    """Whether experiment ``name`` has not run; if so, says how to run it."""
-    if self.run(name) is not None:
-      return False
-    self.lines += [
-      f'**Not run yet.** `python -m experiments.reproduce --only={name}` runs it'
-      + (f' (`{self.commands[name]}`).' if self.commands.get(name) else '.'),
-      '',
-    ]
-    return True
+    + '.'
+  )
 
 
 def table(header: list[str], rows: list[list[Any]]) -> list[str]:
@@ -191,6 +117,29 @@ def variant(point: Choice, with_dropout: bool = True) -> str:
   return f'α={learning_rate(point):g}' + (', dropout' if with_dropout and dropout(point) else '')
 
 
+def _seed_list(seeds: Sequence[int]) -> str:
+  seeds = sorted(seeds)
+  if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+    return f'{seeds[0]}–{seeds[-1]}'
+  return ', '.join(map(str, seeds))
+
+
+def protocol(run: Run) -> str:
+  """How the run's choices were made and tested, for a sentence: 'α chosen on seed 0, …'."""
+  reruns = set(run.summary.get('rerun_programs') or [])
+  tuning = {s for c in run.configurations if c.program not in reruns for s in c.seeds}
+  if not reruns:
+    n = len(tuning)
+    return f'each choice made and reported on the same {n} seeds' if n > 1 else 'one seed (no test)'
+  fresh = {s for c in run.configurations if c.program in reruns for s in c.seeds}
+  word = 'seed' + 's' * (len(tuning) != 1)
+  return (
+    f'each choice made on {word} {_seed_list(tuning)}, then trained again with seeds '
+    f'{_seed_list(fresh)}, which are reported and tested (a choice is never tested on the '
+    "seeds it was made on: DeepOBS's protocol)"
+  )
+
+
 def grid(run: Run) -> str:
   """'{0.001, 0.01}': the run's α grid."""
   values = sorted({learning_rate(p) for p in run.points})
@@ -230,15 +179,15 @@ def curve(run: Run, choice: Choice, split: str, metric: str, scale: float = 1.0)
   return x, scale * mean_of(values), std
 
 
-def spread(values: Sequence[float], scale: float = 1.0, digits: int = 4) -> str:
-  """'91.23 ± 0.15' (mean ± std over seeds), '91.23' for one, '–' for none."""
-  return stats.format_spread(stats.describe(values), scale, digits)
+def spread(values: Sequence[float], scale: float = 1.0) -> str:
+  """'91.23 ± 0.15' (mean ± std over seeds, to two digits of the standard error), '–' for none."""
+  return stats.format_spread(stats.describe(values), scale, len(stats.finite(values)))
 
 
 def acc_cell(choice: Choice, split: str = 'test') -> str:
   """Final accuracy in percent, mean ± std over the seeds."""
   if isinstance(choice, Configuration):
-    return stats.format_spread(choice.spread(split, 'accuracy'), 100)
+    return stats.format_spread(choice.spread(split, 'accuracy'), 100, choice.n)
   return f'{acc(choice, split):.2f}'
 
 

@@ -15,7 +15,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from experiments import stats
+from experiments import significance
 from experiments.report.common import seed_values, spread, table
 from experiments.results import Run
 from experiments.stats import Configuration
@@ -198,7 +198,7 @@ def verdict(peer: dict[str, Any], run: Run, c: Configuration, epoch: int) -> lis
   """Which of the three results agree, by our seeds' 95% prediction interval at ``epoch``."""
   acc = {s: values(peer, run, c, s, 'test_accuracy', epoch) for s in SOURCES}
   loss = {s: values(peer, run, c, s, 'test_loss', epoch) for s in SOURCES}
-  band = stats.prediction_interval(acc['ours'])
+  band = significance.prediction_interval(acc['ours'])
   if band is None or not acc['here'] or not acc['published']:
     return []
 
