@@ -112,15 +112,15 @@ def comparison(peer: dict[str, Any], run: Run, c: Configuration) -> list[str]:
   last = min(run.num_epochs, *(len(r['test_accuracy']) - 1 for r in here))
   epochs = [e for e in EPOCHS if e <= last] + ([last] if last not in EPOCHS else [])
   seeds = {
-    s: ', '.join(str(r['seed']) for r in runs)
+    s: ('seeds ' if len(runs) > 1 else 'seed ') + ', '.join(str(r['seed']) for r in runs)
     for s, runs in (('here', here), ('published', published))
   }
   n_ours = len(values(peer, run, c, 'ours', 'test_accuracy', last))
   header = [
     'epoch',
     f'ours, test acc % ({n_ours} seeds)',
-    f'{NAMES["here"]} (seeds {seeds["here"]})',
-    f'{NAMES["published"]} (seeds {seeds["published"]})',
+    f'{NAMES["here"]} ({seeds["here"]})',
+    f'{NAMES["published"]} ({seeds["published"]})',
     'ours, test loss',
     f'{NAMES["here"]}',
     f'{NAMES["published"]}',
@@ -211,7 +211,8 @@ def verdict(peer: dict[str, Any], run: Run, c: Configuration, epoch: int) -> lis
   agree = inside['here'] == len(acc['here'])
   published_in = inside['published'] == len(acc['published'])
   words = [
-    f'After {epoch} epochs, test accuracy: ours {100 * mean(acc["ours"]):.2f}% (mean), '
+    f'After {epoch} epoch{"s" if epoch > 1 else ""}, test accuracy: '
+    f'ours {100 * mean(acc["ours"]):.2f}% (mean), '
     f"DeepOBS's code here {100 * mean(acc['here']):.2f}%, published "
     f'{100 * mean(acc["published"]):.2f}%: ours − here {gap["here"]:+.2f} points, '
     f'ours − published {gap["published"]:+.2f}, here − published {here_vs_published:+.2f}. '
@@ -227,7 +228,10 @@ def verdict(peer: dict[str, Any], run: Run, c: Configuration, epoch: int) -> lis
       'the gap is not in our data, model or evaluation (see the differences above).'
     )
   elif agree:
-    words.append("**All three agree** at this epoch: DeepOBS's code here and the published runs.")
+    words.append(
+      "**All three agree** at this epoch: DeepOBS's code here and the published runs lie "
+      'where our single runs do.'
+    )
   elif published_in:
     words.append("**The published runs agree with ours; DeepOBS's code run here does not.**")
   else:
