@@ -287,3 +287,19 @@ def test_with_only_deepobs_12s_pipeline_run_the_section_compares_by_steps(tmp_pa
   assert lines[-2].endswith(
     'the published runs after 5 epochs (the same steps) 85.00%, test loss 0.4500.'
   )
+
+
+def test_the_peer_file_is_whole_and_its_published_runs_are_the_sections_epoch_20_values():
+  from experiments.report import deepobs, deepobs_peer
+
+  peer = deepobs_peer.load()
+  assert peer is not None, deepobs_peer.PEER_FILE
+  for r in peer['runs'] + peer['runs_validation_split']:
+    assert len(r['test_accuracy']) == len(r['test_loss']) == r['epochs'] + 1
+    assert len(r['train_eval_loss']) == r['epochs'] + 1 == len(r['train_minibatch_loss']) + 1
+    assert r['steps_per_epoch'] == r['train_images'] // 128
+  published = peer['published']['runs']
+  assert [r['seed'] for r in published] == list(deepobs.DEEPOBS_SEEDS)
+  for metric in ('accuracy', 'loss'):
+    values = [r[f'test_{metric}'][20] for r in published]
+    assert values == pytest.approx(deepobs.DEEPOBS_EPOCH20[metric], abs=5e-5)
