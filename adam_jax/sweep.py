@@ -100,13 +100,52 @@ def expand(sweep: Mapping[str, Sequence[Any]], static: Collection[str] = ()) -> 
   Returns:
     The programs, in order; grid indices count across them.
   """
-  vmappable = {k: is_vmappable(k, v, static) for k, v in sweep.items()}
-  structural = {k: list(v) for k, v in sweep.items() if not vmappable[k]}
-  vmapped = {k: list(v) for k, v in sweep.items() if vmappable[k]}
-  grid = [dict(zip(vmapped, combo, strict=True)) for combo in itertools.product(*vmapped.values())]
-  programs = []
-  for i, combo in enumerate(itertools.product(*structural.values())):
-    programs.append(Program(i, dict(zip(structural, combo, strict=True)), grid, i * len(grid)))
+  return expand_axes([[{k: v} for v in values] for k, values in sweep.items()], static)
+
+
+def expand_axes(
+  axes: Sequence[Sequence[Mapping[str, Any]]], static: Collection[str] = ()
+) -> list[Program]:
+  """Splits the Cartesian product of ``axes`` into programs (structural) × grid (vmapped).
+
+  Each axis is a list of partial points: a swept path's values (``[{path: v1}, {path:
+  v2}]``), or points that vary several paths together (a search's drawn points). A point
+  of the product merges one entry of each axis, the last axis varying fastest. Programs
+  come in the order of their first point; a program's grid keeps the product's order.
+
+  Examples:
+    >>> drawn = [{'optimizer.learning_rate': 0.01, 'optimizer.name': 'adam'},
+    ...          {'optimizer.learning_rate': 0.1, 'optimizer.name': 'sgd'},
+    ...          {'optimizer.learning_rate': 0.3, 'optimizer.name': 'adam'}]
+    >>> programs = expand_axes([drawn, [{'seed': 0}, {'seed': 1}]])
+    >>> [(p.label, len(p.points), p.first_grid_index) for p in programs]
+    [('optimizer.name=adam', 4, 0), ('optimizer.name=sgd', 2, 4)]
+
+  Args:
+    axes: The axes of the product (none: a single run).
+    static: Paths that are structural whatever their values (see :func:`is_vmappable`).
+
+  Returns:
+    The programs, in order; grid indices count across them.
+  """
+  values: dict[str, list[Any]] = {}
+  for axis in axes:
+    for entry in axis:
+      for k, v in entry.items():
+        values.setdefault(k, []).append(v)
+  vmapped = {k for k, v in values.items() if is_vmappable(k, v, static)}
+  grids: dict[tuple, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+  for combo in itertools.product(*axes):
+    point = {k: v for entry in combo for k, v in entry.items()}
+    structural = {k: v for k, v in point.items() if k not in vmapped}
+    key = tuple((k, repr(v)) for k, v in structural.items())
+    grids.setdefault(key, (structural, []))[1].append(
+      {k: v for k, v in point.items() if k in vmapped}
+    )
+  programs, first = [], 0
+  for i, (structural, grid) in enumerate(grids.values()):
+    programs.append(Program(i, structural, grid, first))
+    first += len(grid)
   return programs
 
 
@@ -121,6 +160,20 @@ def set_path(node: Any, path: str, value: Any) -> None:
         node[p] = ml_collections.ConfigDict()
       node = node[p]
     node[leaf] = value
+
+
+def unset_path(node: Any, path: str) -> bool:
+  """Deletes ``node.<path>`` from a ``ConfigDict`` if it is there; returns whether it was."""
+  *parents, leaf = path.split('.')
+  for p in parents:
+    if not hasattr(node, 'keys') or p not in node:
+      return False
+    node = node[p]
+  if not hasattr(node, 'keys') or leaf not in node:
+    return False
+  with node.unlocked() if hasattr(node, 'unlocked') else contextlib.nullcontext():
+    del node[leaf]
+  return True
 
 
 def flatten(tree: Mapping[str, Any]) -> dict[str, Any]:

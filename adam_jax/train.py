@@ -437,11 +437,24 @@ class GridTrainer:
     return jax.lax.with_sharding_constraint(x, jax.sharding.NamedSharding(self.mesh, spec))
 
   def shard(self, tree: Any, grid_axis: bool = True) -> Any:
-    """Places ``tree`` on the mesh: leading axis split over 'grid', or replicated."""
+    """Places ``tree`` on the mesh: leading axis split over 'grid', or replicated.
+
+    Across several processes (``jax.distributed``) each process gives every array's value
+    whole and places only the parts its own devices hold.
+    """
     if self.mesh is None:
       return tree
     spec = jax.sharding.PartitionSpec(GRID_AXIS) if grid_axis else jax.sharding.PartitionSpec()
-    return jax.device_put(tree, jax.sharding.NamedSharding(self.mesh, spec))
+    sharding = jax.sharding.NamedSharding(self.mesh, spec)
+
+    def place(leaf):
+      is_global = isinstance(leaf, jax.Array) and not leaf.is_fully_addressable
+      if jax.process_count() == 1 or is_global:
+        return jax.device_put(leaf, sharding)  # one process, or a global array: reshard
+      value = np.asarray(leaf)
+      return jax.make_array_from_callback(value.shape, sharding, lambda index: value[index])
+
+    return jax.tree.map(place, tree)
 
   def bytes_per_point(self, x_example: jax.Array) -> int:
     """Estimated device memory one grid point needs in an epoch (state, grads, activations)."""
@@ -468,7 +481,7 @@ class GridTrainer:
 
   def auto_chunk_size(self, x_example: jax.Array, num_points: int, fraction: float = 0.5) -> int:
     """How many grid points fit at once in ``fraction`` of the free device memory."""
-    free = available_memory_bytes(jax.devices()[0])
+    free = available_memory_bytes(jax.local_devices()[0])
     devices = self.mesh.shape[GRID_AXIS] if self.mesh is not None else 1
     fit = int(fraction * free * devices // max(self.bytes_per_point(x_example), 1))
     return max(1, min(num_points, fit))

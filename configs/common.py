@@ -116,6 +116,16 @@ def base() -> ml_collections.ConfigDict:
 
   config.plot = 'curves'  # 'curves' (cost/accuracy per epoch) or 'figure4' (VAE grid)
   config.sweep = ml_collections.ConfigDict()
+  # Quasi-random search (experiments.search): when points > 0, that many points drawn from
+  # `space` (mirrors the config with tuples as leaves: ('log_uniform', low, high),
+  # ('uniform', low, high), ('one_minus_log_uniform', low, high) for a β whose 1−β is
+  # log-uniform, ('choice', v1, ...), ('list', v1, ..., vN)) by a scrambled 'halton' or
+  # 'sobol' sequence of `seed`; crossed with the sweep's lists and the seeds.
+  config.search = ml_collections.ConfigDict()
+  config.search.points = 0
+  config.search.sequence = 'halton'
+  config.search.seed = 0
+  config.search.space = ml_collections.ConfigDict()
   return config
 
 
@@ -124,6 +134,14 @@ def sweep(config: ml_collections.ConfigDict, path: str, values: list) -> None:
   # Tuples, so that --config.sweep.X="(a, b)" can override them from the command line.
   sweep_lib.set_path(config.sweep, path, tuple(values))
 
+
+def search(config: ml_collections.ConfigDict, path: str, *spec) -> None:
+  """Sets ``config.search.space.<path> = spec``: ``search(c, 'optimizer.b1', 'uniform', 0, 1)``."""
+  sweep_lib.set_path(config.search.space, path, tuple(spec))
+
+
+# The points of a search that a smoke run keeps.
+SMOKE_SEARCH_POINTS = 4
 
 # Seeds of the report's comparisons (the `seeds` and `rerun` arguments).
 REPORT_SEEDS, QUICK_SEEDS = 5, 2
@@ -190,4 +208,9 @@ def apply_smoke(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   config.eval.batch_size = 64
   for path, values in sweep_lib.flatten(config.sweep.to_dict()).items():
     sweep(config, path, tuple(values)[:2])  # keep the structure, fewer points
+  if config.search.points > SMOKE_SEARCH_POINTS:
+    config.search.points = SMOKE_SEARCH_POINTS
+    for path, leaf in sweep_lib.flatten(config.search.space.to_dict()).items():
+      if leaf[0] == 'list':  # the points given explicitly: the first ones
+        sweep_lib.set_path(config.search.space, path, tuple(leaf[: SMOKE_SEARCH_POINTS + 1]))
   return config

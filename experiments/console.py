@@ -8,7 +8,7 @@ from typing import Any
 
 from absl import logging
 
-from experiments import select, stats
+from experiments import search, select, stats
 from experiments.point import Point
 from experiments.results import Run
 
@@ -35,9 +35,17 @@ class Progress:
     """Starts the clock of one epoch."""
     self._t0 = time.perf_counter()
 
+  def elapsed(self, outputs: Any = None) -> float:
+    """Seconds since :meth:`start_epoch`, once ``outputs`` (device arrays) are computed."""
+    if outputs is not None:
+      import jax  # noqa: PLC0415
+
+      jax.block_until_ready(outputs)
+    return time.perf_counter() - self._t0
+
   def end_epoch(self, label: str, epoch: int, points: Sequence[Point]) -> None:
     """Logs one line after ``epoch`` for the chunk ``label`` of ``points``."""
-    elapsed = time.perf_counter() - self._t0
+    elapsed = self.elapsed()
     self.times.append(elapsed)
     steady = self.times[1:] or self.times  # the first epoch includes compilation
     eta = sum(steady) / len(steady) * (self.num_epochs - epoch)
@@ -169,3 +177,24 @@ def _fmt(value: Any) -> str:
 
 def _pct(value: float) -> str:
   return '-' if value != value else f'{100 * value:.2f}%'
+
+
+def dry_run(config, program_list, reruns=()) -> str:
+  """What ``--dry_run`` prints: what the run would train, one line per program."""
+  total = sum(len(p.points) for p in [*program_list, *reruns])
+  lines = [
+    f'{config.experiment}: {len(program_list) + len(reruns)} program(s), {total} grid point(s), '
+    f'{config.num_epochs} epoch(s) each; nothing trained'
+  ]
+  if search.num_points(config):
+    s = config.search
+    paths = ', '.join(search.space(config))
+    lines.append(f'  search: {s.points} {s.sequence} points (seed {s.seed}) over {paths}')
+  for p in program_list:
+    swept = ', '.join(p.swept) or 'no swept values'
+    lines.append(f'  program {p.index + 1}: {p.label}: {len(p.points)} point(s) over {swept}')
+  for p in reruns:
+    tuned = p.index - len(program_list) + 1
+    choices = f'{len(p.points) // config.rerun_seeds} choice(s) x {config.rerun_seeds} seeds'
+    lines.append(f"  program {p.index + 1}: program {tuned}'s choices again: {choices}")
+  return '\n'.join(lines)

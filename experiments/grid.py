@@ -14,7 +14,6 @@ import math
 import time
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
@@ -23,7 +22,7 @@ from absl import logging
 from adam_jax import data as data_lib
 from adam_jax import sweep as sweep_lib
 from adam_jax import train as train_lib
-from experiments import console, extend, programs, select, signals
+from experiments import console, distributed, extend, programs, search, select, signals
 from experiments.point import Point, points_from_records
 from experiments.programs import RunError
 from experiments.rundir import RunDir
@@ -92,6 +91,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, fresh: bool = False) ->
       extends=extends,
     )
     summary |= extend.summary(config, tuning, points, extends)
+    summary |= search.summary(config)  # the drawn points, to read or give again as a list
     rundir.finish(summary)
     return summary
 
@@ -107,8 +107,6 @@ def _resumable_records(rundir: RunDir, program_list) -> list[dict[str, Any]]:
   are dropped and will be recomputed, so metrics.jsonl has no duplicates and no gaps.
   """
   records = rundir.previous_records()
-  if not records:
-    return []
   epochs: dict[str, int] = {}
   kept = []
   for r in records:
@@ -231,8 +229,9 @@ def train_chunk(config, trainer, chunk: _Chunk, train_xy, splits, rundir, single
   for epoch in range(done, config.num_epochs):
     progress.start_epoch()
     state, step_metrics = trainer.train_epoch(state, grid, x_train, y_train, epoch)
+    rundir.time_epoch(chunk.program.index, chunk.name, epoch + 1, progress.elapsed(step_metrics))
     evals = {name: trainer.evaluate(state.params, *xy) for name, xy in splits.items()}
-    host = jax.device_get({'train': step_metrics, **evals})
+    host = distributed.gather({'train': step_metrics, **evals})  # each process holds a part
     optimizer_stats = host['train'].pop(train_lib.DIAGNOSTICS, {})
     records = []
     for pos in real:
@@ -261,9 +260,10 @@ def train_chunk(config, trainer, chunk: _Chunk, train_xy, splits, rundir, single
       last_finite = _check_single_run(
         chunk, host, real[0], epoch, steps_per_epoch, last_finite, rundir
       )
-    rundir.checkpoint(chunk.name, epoch + 1, state, force=signals.pending() is not None)
+    stop = distributed.first_signal(signals.pending())  # every process stops after this epoch
+    rundir.checkpoint(chunk.name, epoch + 1, state, force=stop is not None)
     progress.end_epoch(chunk.label, epoch + 1, [chunk.points[p] for p in real])
-    signals.stop_if_asked(epoch + 1)
+    signals.stop_if_asked(epoch + 1, stop)
 
 
 def _check_single_run(chunk, host, pos, epoch, steps_per_epoch, last_finite, rundir):

@@ -20,7 +20,7 @@ from adam_jax import sweep as sweep_lib
 from adam_jax import train as train_lib
 from adam_jax.optimizers import optimizer_hparams, static_hparams
 from configs.common import OPTIMIZER_META
-from experiments import select, stats
+from experiments import search, select, stats
 from experiments.point import Point
 
 # Keys of config.optimizer that are not optimizer keyword arguments.
@@ -33,9 +33,11 @@ class RunError(RuntimeError):
 
 
 def optimizer_names(config: ml_collections.ConfigDict) -> list[str]:
-  """Every optimizer the run trains: the swept names, else ``optimizer.name``."""
+  """Every optimizer the run trains: the swept (or searched) names, else ``optimizer.name``."""
   swept = config.sweep.get('optimizer', {}).get('name')
-  return list(dict.fromkeys(swept or [config.optimizer.name]))
+  searched = search.space(config).get('optimizer.name') if search.num_points(config) else None
+  searched = searched[1:] if searched and searched[0] in ('choice', 'list') else None
+  return list(dict.fromkeys(swept or searched or [config.optimizer.name]))
 
 
 def seed_values(config: ml_collections.ConfigDict) -> list[int]:
@@ -44,19 +46,24 @@ def seed_values(config: ml_collections.ConfigDict) -> list[int]:
 
 
 def expand(config: ml_collections.ConfigDict) -> list[sweep_lib.Program]:
-  """The programs of ``config``'s sweep, with ``seeds`` as the innermost vmapped axis.
+  """The programs of ``config``'s sweep and search, with ``seeds`` as the innermost axis.
 
-  An option that some optimizer of the run takes as a Python value (optax's
-  ``nesterov``, ...) is structural: one program per value. ``seeds > 1`` sweeps ``seed``
-  over :func:`seed_values` inside each program (replicates, compared by their mean: see
+  The grid is the Cartesian product of the sweep's paths, then the points of the search
+  (``search.points`` > 0: :mod:`experiments.search`), then the seeds. An option that some
+  optimizer of the run takes as a Python value (optax's ``nesterov``, ...) is
+  structural: one program per value. ``seeds > 1`` sweeps ``seed`` over
+  :func:`seed_values` inside each program (replicates, compared by their mean: see
   :mod:`experiments.stats`).
   """
   static = {f'optimizer.{k}' for name in optimizer_names(config) for k in static_hparams(name)}
   static |= {f'optimizer.{k}' for k in OPTIMIZER_META}  # they choose code: one program each
   sweep = sweep_lib.flatten(config.sweep.to_dict())
+  axes = [[{path: v} for v in values] for path, values in sweep.items()]
+  if search.num_points(config):
+    axes.append(search.draw(config))
   if config.get('seeds', 1) > 1:
-    sweep['seed'] = seed_values(config)
-  return sweep_lib.expand(sweep, static)
+    axes.append([{'seed': s} for s in seed_values(config)])
+  return sweep_lib.expand_axes(axes, static)
 
 
 def rerun_programs(

@@ -19,18 +19,13 @@ still written, marking it), 128+signal when interrupted.
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import shlex
-import signal
-import subprocess
-import sys
-import time
 from typing import Any
 
 from absl import app, flags
 
-from experiments import archive, report, results, select
+from experiments import report
+from experiments.steps import Step, Stopped, commands, run_steps
 
 _QUICK = flags.DEFINE_bool('quick', False, 'Reduced grids and epochs (< 20 min on 2 cores).')
 _ONLY = flags.DEFINE_list('only', [], 'Run only these steps (names as in STEPS).')
@@ -46,29 +41,6 @@ _README = flags.DEFINE_string(
   "A README whose findings block the report's summary replaces (default README.md for the "
   "full report into results/; '' for none).",
 )
-
-
-@dataclasses.dataclass(frozen=True)
-class Step:
-  """One ``experiments.run`` of the report: a config file with its arguments.
-
-  Attributes:
-    name: Its workdir under the runs root, and how the report refers to it.
-    config: ``configs/<file>.py:<args>``; ``--quick`` and ``--smoke`` add ``quick`` and
-      ``smoke`` to the arguments.
-    learning_rate_from: ``(step, optimizer)``: the step runs at the α that ``optimizer``
-      chose in that earlier step's run (its best validation accuracy), given as
-      ``--config.optimizer.learning_rate``.
-  """
-
-  name: str
-  config: str
-  learning_rate_from: tuple[str, str] | None = None
-
-  @property
-  def after(self) -> str | None:
-    """The step whose result this one needs (it runs first)."""
-    return self.learning_rate_from[0] if self.learning_rate_from else None
 
 
 STEPS = (
@@ -97,85 +69,6 @@ STEPS = (
 BY_NAME = {s.name: s for s in STEPS}
 
 
-def command(step: Step, runs: str, quick: bool, smoke: bool = False) -> list[str]:
-  """The ``experiments.run`` command line of ``step``.
-
-  Raises:
-    RuntimeError: When the step needs an earlier step's result that is not there yet.
-  """
-  extra = [a for a, on in (('quick', quick), ('smoke', smoke)) if on]
-  config = (
-    step.config + (',' if ':' in step.config else ':') + ','.join(extra) if extra else step.config
-  )
-  argv = ['python', '-m', 'experiments.run', f'--config={config}', '--config.extend_grid=True']
-  if step.learning_rate_from is not None:
-    after, optimizer = step.learning_rate_from
-    run = results.Run.load(os.path.join(runs, after))
-    if run is None:
-      raise RuntimeError(f'{step.name} needs the results of {after} first')
-    alpha = select.chosen_learning_rate(run.configurations, optimizer)  # by the mean over seeds
-    argv.append(f'--config.optimizer.learning_rate={alpha!r}')
-  return [*argv, f'--workdir={os.path.join(runs, step.name)}']
-
-
-class Stopped(Exception):
-  """SIGINT or SIGTERM: the running experiment saved a checkpoint and exited."""
-
-
-def _stop_on_sigterm(signum, frame):
-  del frame
-  raise Stopped(128 + signum)
-
-
-def run_one(
-  step: Step, runs: str, quick: bool, smoke: bool, archive_root: str | None = None
-) -> dict[str, Any]:
-  """Runs (or finds finished) one experiment; returns its status and command.
-
-  With ``archive_root``, a step whose workdir has no finished run but whose archive
-  (:mod:`experiments.archive`) was made by the same command is restored, not trained;
-  a step that finishes is archived.
-
-  On SIGINT/SIGTERM the child (which checkpoints and exits on either) is waited for, not
-  killed, and :class:`Stopped` is raised with the exit status to end with.
-  """
-  try:
-    argv = command(step, runs, quick, smoke)
-  except RuntimeError as e:
-    return {'status': 'skipped', 'why': str(e)}
-  printable = shlex.join(argv)
-  workdir, kept = (
-    os.path.join(runs, step.name),
-    archive_root and os.path.join(archive_root, step.name),
-  )
-  if kept and results.Run.load(workdir) is None and archive.archived_command(kept) == printable:
-    archive.restore(kept, workdir)
-    print(f'\n=== {step.name}: restored from {kept} (made by the same command)', flush=True)
-    return {'status': 'ok', 'command': printable, 'process_s': 0.0}
-  print(f'\n=== {step.name}: {printable}', flush=True)
-  start = time.perf_counter()
-  # A workdir left by an older recipe of the step is retrained, not an error.
-  with subprocess.Popen([sys.executable, *argv[1:], '--replace_other_config']) as child:
-    try:
-      rc = child.wait()
-    except (KeyboardInterrupt, Stopped) as e:
-      code = e.args[0] if isinstance(e, Stopped) else 128 + signal.SIGINT
-      if isinstance(e, Stopped):  # Ctrl-C reaches the child by itself; a kill may not
-        child.send_signal(signal.SIGTERM)
-      child.wait()
-      raise Stopped(code) from None
-  elapsed = time.perf_counter() - start
-  if rc >= 128:  # the child was stopped by a signal sent to it alone
-    raise Stopped(rc)
-  if rc == 0 and kept:
-    archive.save(workdir, kept, printable)
-  return {
-    'status': 'ok' if rc == 0 else f'failed (exit {rc})',
-    'command': printable,
-    'process_s': round(elapsed, 1),
-  }
-
-
 def main(argv: list[str]) -> int:
   """Runs the chosen steps (unless --report_only), then writes the report."""
   del argv
@@ -191,26 +84,19 @@ def main(argv: list[str]) -> int:
   archive_root = None if quick or _SMOKE.value or _RUNS.value else os.path.join(out, 'runs')
   status: dict[str, dict[str, Any]] = {}
   if not _REPORT_ONLY.value:
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
-      for step in chosen:
-        status[step.name] = run_one(step, runs, quick, _SMOKE.value, archive_root)
+      status = run_steps(chosen, runs, quick, _SMOKE.value, archive_root)
     except Stopped as e:
       print(f'stopped; rerun the same command to resume (exit {e.args[0]})', flush=True)
       return e.args[0]
-  commands = {}
-  for step in STEPS:
-    try:
-      commands[step.name] = shlex.join(command(step, runs, quick, _SMOKE.value))
-    except RuntimeError:
-      commands[step.name] = None
+  lines = commands(STEPS, runs, quick, _SMOKE.value)
   failed = [n for n, s in status.items() if s['status'] != 'ok']
   notes = {n: status[n].get('why', status[n]['status']) for n in failed}
   readme = _README.value
   if readme is None:  # the committed report and the README's findings, from the same runs
     readme = 'README.md' if not (quick or _SMOKE.value or _OUT.value) else ''
   try:
-    path = report.write(runs, out, commands, quick=quick, failed=notes, readme=readme)
+    path = report.write(runs, out, lines, quick=quick, failed=notes, readme=readme)
   except (ValueError, OSError) as e:  # the README has no findings block, or is not there
     print(f'error: {e}', flush=True)
     return 1

@@ -173,6 +173,21 @@ class Run:
     with np.load(path) as data:
       return dict(data)
 
+  def epoch_time_s(self, program: int) -> float | None:
+    """Seconds of training in one epoch of ``program`` (all its points), None if not timed.
+
+    The median over the epochs after the first of each chunk (the first compiles), summed
+    over the program's chunks.
+    """
+    chunks = self.state.get(f'epoch_time_s/{program}')
+    if not chunks:
+      return None
+    medians = []
+    for times in chunks.values():
+      ordered = [t for _, t in sorted((int(e), t) for e, t in times.items())]
+      medians.append(float(np.median(ordered[1:] or ordered)))
+    return sum(medians)
+
   @property
   def train_wall_time_s(self) -> float:
     """Seconds of training, over every process that trained the run."""

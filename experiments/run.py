@@ -22,6 +22,8 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from adam_jax import sweep as sweep_lib
+from experiments import distributed, search
+from experiments.compilation_cache import CACHE_ENV, enable_compilation_cache  # noqa: F401
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file.')
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Output directory (default: runs/<config>).')
@@ -31,6 +33,13 @@ _SWEEP = flags.DEFINE_multi_string(
   'PATH=V1,V2,... adds (or replaces) one swept key, e.g. '
   '--sweep=optimizer.learning_rate=1e-4,1e-3,1e-2 --sweep=optimizer.name=adam,adamax. '
   'Repeatable; the run covers the Cartesian product with config.sweep.',
+)
+_SEARCH = flags.DEFINE_multi_string(
+  'search',
+  [],
+  'PATH=DISTRIBUTION,ARGS adds (or replaces) one dimension of a quasi-random search, e.g. '
+  '--search=optimizer.learning_rate=log_uniform,1e-5,1 --config.search.points=16 '
+  '(see README: "Quasi-random search"). Repeatable.',
 )
 _FRESH = flags.DEFINE_bool(
   'fresh', False, 'Discard what --workdir holds (a run of this or another config) and start over.'
@@ -45,12 +54,7 @@ _DRY_RUN = flags.DEFINE_bool(
   False,
   'Check the config and list its programs and grid points; train and write nothing.',
 )
-_DISTRIBUTED = flags.DEFINE_bool(
-  'distributed',
-  False,
-  'Call jax.distributed.initialize() first (one process per host; coordinator address, '
-  'process count and id from the environment or the cluster, as JAX documents).',
-)
+flags.adopt_module_key_flags(distributed)  # --help lists --distributed and its flags
 
 
 def parse_sweep_flag(text: str) -> tuple[str, tuple]:
@@ -96,10 +100,6 @@ def main(argv: list[str]) -> int:
   from adam_jax import data as data_lib  # noqa: PLC0415
   from experiments import programs, results, rundir, signals, validate  # noqa: PLC0415
 
-  if _DISTRIBUTED.value:
-    import jax  # noqa: PLC0415
-
-    jax.distributed.initialize()
   try:
     config = _CONFIG.value
     config.to_dict()  # a config file that failed to load raises here
@@ -107,24 +107,25 @@ def main(argv: list[str]) -> int:
     lines = [line.strip() for line in str(e).splitlines() if line.strip()]
     return _usage_error(f'cannot load --config: {lines[-1] if lines else e}')
   try:
+    distributed.initialize()  # after the config loads: a process with a bad one never joins
     overrides = apply_command_line(config, config_flags.get_override_values(flags.FLAGS['config']))
-    for text in _SWEEP.value:
-      path, values = parse_sweep_flag(text)
-      try:
-        sweep_lib.set_path(config.sweep, path, values)
-      except (TypeError, ValueError, AttributeError, KeyError):
-        raise app.UsageError(f'--sweep={text}: {path} is not a field of the config') from None
+    notes = [*filter(None, overrides.values()), *apply_sweep_flags(config)]
+    distributed.agree(config.to_dict(), _FRESH, _REPLACE_OTHER, _DRY_RUN)  # before the devices
     devices = None
     if config.mesh.grid * config.mesh.data > 1:
       import jax  # noqa: PLC0415
 
       devices = jax.device_count()
     validate.validate(config, device_count=devices, overrides=overrides)
-    for note in filter(None, overrides.values()):
+    distributed.check_mesh(config)
+    for note in notes:
       logging.info(note)
     if _DRY_RUN.value:
       tuning = programs.expand(config)
-      return _dry_run(config, tuning, programs.rerun_programs(config, tuning))
+      from experiments import console  # noqa: PLC0415
+
+      print(console.dry_run(config, tuning, programs.rerun_programs(config, tuning)))
+      return 0
     workdir = _WORKDIR.value or default_workdir(flags.FLAGS['config'].config_filename)
     _check_workdir(workdir)
   except (validate.ConfigError, app.UsageError) as e:
@@ -147,40 +148,18 @@ def main(argv: list[str]) -> int:
   except (programs.RunError, data_lib.DatasetUnavailableError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 1
+  except Exception as e:  # noqa: BLE001 (several processes: a lost one, or one failed alone)
+    if distributed.process_count() == 1:
+      raise
+    distributed.abandon(e)
+  if not distributed.is_primary():
+    return 0  # process 0 prints the table and draws the plots
   run = results.Run.load(workdir)
   print(console.table(run), flush=True)
   for path in plots.plot_run(run):
     logging.info('plot: %s', path)
   logging.info('workdir: %s', workdir)
   return 0
-
-
-CACHE_ENV = 'ADAM_JAX_COMPILATION_CACHE'
-
-
-def enable_compilation_cache() -> str | None:
-  """Turns on XLA's persistent compilation cache; returns its folder (None: off).
-
-  A rerun, a resumed run, or a program whose compiled code another already made (every
-  program's evaluation is the same code) loads it instead of compiling. Every program is
-  kept, the small ones too (JAX keeps those over 1 s): a rerun of ``lr_mnist.py:smoke``
-  takes 5.9 s instead of 7.7. The folder is ``$ADAM_JAX_COMPILATION_CACHE`` (``off`` turns
-  it off), else ``~/.cache/adam_jax/xla``; one set for JAX itself
-  (``JAX_COMPILATION_CACHE_DIR``) is left as it is, and so is
-  ``JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS``. JAX never prunes the folder.
-  """
-  import jax  # noqa: PLC0415
-
-  if jax.config.jax_compilation_cache_dir:
-    return jax.config.jax_compilation_cache_dir
-  path = os.environ.get(CACHE_ENV, os.path.join('~', '.cache', 'adam_jax', 'xla'))
-  if path.strip().lower() in ('', '0', 'off', 'false', 'no'):
-    return None
-  path = os.path.expanduser(path)
-  jax.config.update('jax_compilation_cache_dir', path)
-  if 'JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS' not in os.environ:
-    jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.0)
-  return path
 
 
 def experiment_kind(name: str) -> Callable[..., dict[str, Any]]:
@@ -195,11 +174,36 @@ def experiment_kind(name: str) -> Callable[..., dict[str, Any]]:
   return {'train': grid.run, 'reddi': reddi.run}[name]
 
 
+def apply_sweep_flags(config) -> list[str]:
+  """Puts ``--sweep`` and ``--search`` into ``config.sweep`` and ``config.search.space``.
+
+  A path is swept or searched: the command line wins over the config file (with a note
+  for the log, returned), and giving a path to both flags is a usage error.
+  """
+  given: dict[str, str] = {}
+  notes = []
+  for flag, section in ((_SWEEP, 'sweep'), (_SEARCH, 'search.space')):
+    for text in flag.value:
+      path, values = parse_sweep_flag(text)
+      if given.setdefault(path, flag.name) != flag.name:
+        raise app.UsageError(f'--sweep and --search both give {path}: give one')
+      try:
+        sweep_lib.set_path(config, f'{section}.{path}', values)
+      except (TypeError, ValueError, AttributeError, KeyError):
+        raise app.UsageError(f'--{flag.name}={text}: {path} is not a config field') from None
+      if flag is _SWEEP:
+        notes.append(search.replace(config, path, f'--sweep={text}'))
+      elif sweep_lib.unset_path(config, f'sweep.{path}'):
+        notes.append(f"--search={text} replaces the config file's sweep of {path}")
+  return [n for n in notes if n]
+
+
 def apply_command_line(config, given: dict[str, Any]) -> dict[str, str]:
-  """Makes the values given on the command line win over the config's sweeps.
+  """Makes the values given on the command line win over the config's sweeps and search.
 
   A value given for a path that the config sweeps replaces that sweep by itself alone (a
-  one-point sweep: the point still records the value).
+  one-point sweep: the point still records the value); one for a path the config searches
+  takes it out of the search (:func:`experiments.search.replace`).
 
   Args:
     config: The config, with the command-line values already set (config_flags does that).
@@ -211,8 +215,8 @@ def apply_command_line(config, given: dict[str, Any]) -> dict[str, str]:
   """
   swept = sweep_lib.flatten(config.sweep.to_dict())
   notes = {}
-  for path in (p for p in given if not p.startswith('sweep.')):
-    notes[path] = ''
+  for path in (p for p in given if not p.startswith(('sweep.', 'search.'))):
+    notes[path] = search.replace(config, path, f'--config.{path}={given[path]!r}') or ''
     if path in swept:
       value = given[path]
       sweep_lib.set_path(config.sweep, path, (value,))
@@ -220,26 +224,9 @@ def apply_command_line(config, given: dict[str, Any]) -> dict[str, str]:
   return notes
 
 
-def _dry_run(config, program_list, reruns=()) -> int:
-  """--dry_run: what the run would train, one line per program."""
-  total = sum(len(p.points) for p in [*program_list, *reruns])
-  print(
-    f'{config.experiment}: {len(program_list) + len(reruns)} program(s), {total} grid point(s), '
-    f'{config.num_epochs} epoch(s) each; nothing trained'
-  )
-  for p in program_list:
-    swept = ', '.join(p.swept) or 'no swept values'
-    print(f'  program {p.index + 1}: {p.label}: {len(p.points)} point(s) over {swept}')
-  for p in reruns:
-    tuned = p.index - len(program_list) + 1
-    choices = f'{len(p.points) // config.rerun_seeds} choice(s) x {config.rerun_seeds} seeds'
-    print(f"  program {p.index + 1}: program {tuned}'s choices again: {choices}")
-  return 0
-
-
 def _check_workdir(workdir: str) -> None:
   """Creates ``workdir`` and proves it writable (usage error if not); after validation."""
-  probe = os.path.join(workdir, '.write_probe')
+  probe = os.path.join(workdir, f'.write_probe_{os.getpid()}')  # one per process
   try:
     os.makedirs(workdir, exist_ok=True)
     with open(probe, 'w') as f:

@@ -24,6 +24,7 @@ import numpy as np
 from absl import logging
 
 from adam_jax import sweep as sweep_lib
+from experiments import distributed
 from experiments.point import METRICS
 
 RUN_FILES = ('config.json', 'metrics.jsonl', 'summary.json', 'run_state.json')
@@ -73,15 +74,6 @@ def read(path: str, default: Any) -> Any:
   return records
 
 
-def _ends_a_line(path: str) -> bool:
-  with open(path, 'rb') as f:
-    f.seek(0, os.SEEK_END)
-    if f.tell() == 0:
-      return True
-    f.seek(-1, os.SEEK_END)
-    return f.read(1) == b'\n'
-
-
 def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
   """Dotted paths where two configs (as dicts) differ.
 
@@ -100,7 +92,11 @@ def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 
 class RunDir:
-  """Writes a run's files, and finds what an earlier run of the same config left there."""
+  """Writes a run's files, and finds what an earlier run of the same config left there.
+
+  Among several processes (:mod:`experiments.distributed`) every process reads and
+  decides alike; process 0 alone writes, except checkpoints, which all write together.
+  """
 
   def __init__(self, workdir: str, config: ml_collections.ConfigDict, fresh: bool = False):
     """Opens ``workdir`` for ``config``: keeps an earlier run of it, else starts clean.
@@ -126,10 +122,14 @@ class RunDir:
         f'{", ".join(differences[:6])}); rerun with --fresh to replace it, or choose '
         'another --workdir'
       )
-    if differences or fresh:
-      self.clear()
-    os.makedirs(workdir, exist_ok=True)
-    dump_json(config.to_dict(), config_path)
+    self.primary = distributed.is_primary()
+    distributed.barrier('rundir_read')  # every process has decided before process 0 writes
+    if self.primary:
+      if differences or fresh:
+        self.clear()
+      os.makedirs(workdir, exist_ok=True)
+      dump_json(config.to_dict(), config_path)
+    distributed.barrier('rundir_ready')
     self._state_path = self._path('run_state.json')
     self.state: dict[str, Any] = read(self._state_path, {})
     self._tb: dict[int, Any] = {}
@@ -180,16 +180,25 @@ class RunDir:
   def remember(self, key: str, value: Any) -> Any:
     """A value fixed at the first run (e.g. a chunk size) and reused when resuming."""
     if key not in self.state:
-      self.state[key] = value
-      dump_json(self.state, self._state_path)
+      self.state[key] = distributed.broadcast(value)  # process 0's: memory may differ
+      if self.primary:
+        dump_json(self.state, self._state_path)
     return self.state[key]
 
+  def time_epoch(self, program: int, chunk: str, epoch: int, seconds: float) -> None:
+    """Keeps the training time of one epoch of a program chunk (saved with the records).
+
+    In ``run_state.json`` under ``epoch_time_s/<program>``: ``{chunk: {epoch: seconds}}``.
+    """
+    times = self.state.setdefault(f'epoch_time_s/{program}', {}).setdefault(chunk, {})
+    times[str(epoch)] = round(seconds, 4)
+
   def previous_records(self) -> list[dict[str, Any]]:
-    """What metrics.jsonl holds from an earlier process (rewritten whole if it was not)."""
-    records = read(self.metrics_path, [])
-    if records and not _ends_a_line(self.metrics_path):  # a half-written last line
-      self.keep_records(records)  # so that new records start on a line of their own
-    return records
+    """What metrics.jsonl holds from an earlier process (a half-written last line left out).
+
+    Only read: :meth:`keep_records` rewrites the file before new records follow.
+    """
+    return read(self.metrics_path, [])
 
   def keep_records(self, records: list[dict[str, Any]], dropped: bool = False) -> None:
     """Rewrites metrics.jsonl atomically with just ``records`` (before resuming).
@@ -197,6 +206,9 @@ class RunDir:
     ``dropped``: some earlier records are left out (they will be trained again), so
     TensorBoard is rebuilt from ``records`` too, not left holding both versions.
     """
+    distributed.barrier('records_read')  # every process has read the file
+    if not self.primary:
+      return
     tmp = self.metrics_path + '.tmp'
     with open(tmp, 'w') as f:
       for r in records:
@@ -211,6 +223,8 @@ class RunDir:
 
   def write_records(self, records: list[dict[str, Any]]) -> None:
     """Appends evaluations to metrics.jsonl (synced) and TensorBoard; counts the time."""
+    if not self.primary:
+      return
     with open(self.metrics_path, 'a') as f:
       for r in records:
         f.write(json.dumps(r, default=_json_default) + '\n')
@@ -273,11 +287,13 @@ class RunDir:
 
   def save_arrays(self, file: str, **arrays: Any) -> None:
     """Arrays an experiment keeps beside its metrics (``.npz``), e.g. per-step curves."""
-    np.savez(self._path(file), **arrays)
+    if self.primary:
+      np.savez(self._path(file), **arrays)
 
   def finish(self, summary: dict[str, Any]) -> None:
     """Writes summary.json and closes the TensorBoard writers and checkpoint managers."""
-    dump_json({'format': FORMAT, **summary}, self._path('summary.json'))
+    if self.primary:
+      dump_json({'format': FORMAT, **summary}, self._path('summary.json'))
     for writer in self._tb.values():
       writer.close()
     for manager in self._checkpointers.values():

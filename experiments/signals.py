@@ -85,12 +85,17 @@ def _watch(read_fd: int) -> None:
         os._exit(128 + signum)
 
 
-def stop_if_asked(epoch: int) -> None:
-  """Raises :class:`Interrupted` if a signal arrived (call after the epoch's checkpoint)."""
-  stop = _STOP['signum']
-  if stop is not None:
+def stop_if_asked(epoch: int, signum: int | None) -> None:
+  """Raises :class:`Interrupted` if ``signum`` is set (call after the epoch's checkpoint).
+
+  ``signum``: the signal decided on before the checkpoint (:func:`pending` then, or among
+  several processes the one any of them received), not :func:`pending` now: one that
+  arrives in between stops the run after the next epoch, with its checkpoint, and every
+  process stops after the same epoch.
+  """
+  if signum is not None:
     raise Interrupted(
-      stop,
-      f'{signal.Signals(stop).name}: stopped after epoch {epoch} with a checkpoint; '
+      signum,
+      f'{signal.Signals(signum).name}: stopped after epoch {epoch} with a checkpoint; '
       'run the same command again to resume',
     )

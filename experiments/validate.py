@@ -22,6 +22,7 @@ from adam_jax import train as train_lib
 from adam_jax.optimizers import OPTIMIZERS, optimizer_hparams
 from adam_jax.transforms import _AMSGRAD_VARIANTS
 from configs import common
+from experiments import search
 from experiments.checks import (
   BETA,
   NON_NEGATIVE,
@@ -119,6 +120,9 @@ FIELD_CHECKS: dict[str, Check] = {
   'mesh.grid': integer(1),
   'mesh.data': integer(1),
   'plot': one_of(PLOTS),
+  'search.points': integer(0),
+  'search.sequence': one_of(search.SEQUENCES),
+  'search.seed': integer(0),
   **{f'optimizer.{k}': v for k, v in OPTIMIZER_CHECKS.items()},
   **{f'model.{k}': v for k, v in MODEL_CHECKS.items()},
 }
@@ -169,7 +173,7 @@ def validate(
   """
   flat = sweep_lib.flatten(config.to_dict())
   sweep = {k[len('sweep.') :]: v for k, v in flat.items() if k.startswith('sweep.')}
-  fields = {k: v for k, v in flat.items() if not k.startswith('sweep.') and k != 'sweep'}
+  fields = {k: v for k, v in flat.items() if not k.startswith(('sweep', 'search.space.'))}
   known_top = set(sweep_lib.flatten(common.base().to_dict()))
   for path, value in fields.items():
     section = path.partition('.')[0]
@@ -180,21 +184,30 @@ def validate(
   for path, values in sweep.items():
     if not isinstance(values, tuple | list) or not values:
       raise ConfigError(f'config.sweep.{path} = {values!r}: must be a non-empty tuple of values')
-    if path.startswith('sweep') or path not in FIELD_CHECKS and path not in fields:
-      raise ConfigError(f'config.sweep.{path}: not a config field; sweep keys mirror the config')
-    if not _sweepable(config.experiment, path):
-      allowed = ', '.join(SWEEPABLE[config.experiment])
-      raise ConfigError(
-        f'config.sweep.{path}: not sweepable in a {config.experiment!r} experiment '
-        f'(sweepable: {allowed})'
-      )
-    for value in values:
-      try:
-        check_field(path, value)
-      except ConfigError as e:
-        raise ConfigError(f'in config.sweep.{path}: {e}') from None
+    _check_varied(config, fields, path, values, 'config.sweep')
+  try:  # a search's choices and the ends of its ranges are checked as a sweep's values
+    searched = functools.partial(_check_varied, config, fields, where='config.search.space')
+    sweep |= search.check(config, sweep, searched)
+  except ValueError as e:
+    raise ConfigError(str(e)) from None
   _check_combinations(config, fields, sweep, device_count)
   _check_optimizer_fields(fields, sweep, overrides)
+
+
+def _check_varied(config, fields, path: str, values, where: str) -> None:
+  """A swept (or searched) path must be a sweepable field, and each value valid for it."""
+  if path.startswith(('sweep', 'search')) or path not in FIELD_CHECKS and path not in fields:
+    raise ConfigError(f'{where}.{path}: not a config field; its keys mirror the config')
+  if not _sweepable(config.experiment, path):
+    allowed = ', '.join(SWEEPABLE[config.experiment])
+    raise ConfigError(
+      f'{where}.{path}: not sweepable in a {config.experiment!r} experiment (sweepable: {allowed})'
+    )
+  for value in values:
+    try:
+      check_field(path, value)
+    except ConfigError as e:
+      raise ConfigError(f'in {where}.{path}: {e}') from None
 
 
 def _sweepable(experiment: str, path: str) -> bool:
@@ -237,7 +250,7 @@ def _check_combinations(config, fields, sweep, device_count) -> None:
       key = path.partition('.')[2]
       if path.startswith('optimizer.') and key not in common.OPTIMIZER_META and key not in accepted:
         raise ConfigError(
-          f'config.sweep.{path}: optimizer {name!r} does not take {key!r}; '
+          f'{path} is swept or searched, but optimizer {name!r} does not take {key!r}; '
           f'it takes: {", ".join(sorted(accepted))}'
         )
   if config.eval.select_metric == 'accuracy' and 'vae' in _values(fields, sweep, 'model.name'):

@@ -82,7 +82,8 @@ def test_smoke_run_of_every_config(name, tmp_path):
   for r in records:
     assert {'step', 'epoch', 'split', 'loss', 'grid_index', 'program', 'hparams'} <= set(r)
     assert r['split'] in ('train', 'validation', 'test')
-  num_points = sum(len(p.points) or 1 for p in programs.expand(config))
+  tuning = programs.expand(config)
+  num_points = sum(len(p.points) or 1 for p in tuning + programs.rerun_programs(config, tuning))
   assert len(summary['points']) == num_points
   assert {r['grid_index'] for r in records} == set(range(num_points))
   for fname in ('config.json', 'summary.json'):
@@ -122,8 +123,9 @@ def test_cli_with_override_and_default_workdir(tmp_path):
   assert 'epoch 1/1' in proc.stderr and 'ETA' in proc.stderr  # progress lines
 
 
-def test_real_data_pipeline_under_tfds_mock_data(tmp_path):
+def test_real_data_pipeline_under_tfds_mock_data(tmp_path, monkeypatch):
   tfds = pytest.importorskip('tensorflow_datasets')
+  monkeypatch.setenv('XDG_DATA_HOME', str(tmp_path / 'xdg'))  # not the MNIST make install wrote
   config = load_config('lr_mnist')
   config.dataset.synthetic = False
   config.dataset.validation_size = 16

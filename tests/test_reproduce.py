@@ -14,7 +14,7 @@ import pytest
 from absl import flags
 from ml_collections import config_flags
 
-from experiments import archive, programs, reproduce, results, rundir, select, validate
+from experiments import archive, programs, reproduce, results, rundir, select, steps, validate
 from experiments.point import Point
 from experiments.run import apply_command_line
 
@@ -69,13 +69,13 @@ def cost(config) -> int:
 @pytest.mark.parametrize('name', list(reproduce.BY_NAME))
 def test_every_step_is_a_config_file_with_arguments_and_quick_is_smaller(name, runs):
   step = reproduce.BY_NAME[name]
-  argv = reproduce.command(step, runs, quick=False)
+  argv = steps.command(step, runs, quick=False)
   # The recipe lives in the config: only the α of an earlier step comes as a flag.
   assert argv[4] == '--config.extend_grid=True'  # no choice at an edge of its α grid
   extra = [a for a in argv[5:] if not a.startswith('--workdir=')]
   assert extra == (['--config.optimizer.learning_rate=' + extra[0].split('=')[1]] if extra else [])
   assert bool(extra) == (step.learning_rate_from is not None)
-  full, quick = parse(argv), parse(reproduce.command(step, runs, quick=True))
+  full, quick = parse(argv), parse(steps.command(step, runs, quick=True))
   validate.validate(full)
   validate.validate(quick)
   assert cost(quick) <= cost(full)
@@ -89,36 +89,36 @@ def test_every_step_is_a_config_file_with_arguments_and_quick_is_smaller(name, r
 
 
 def test_cnn_final_runs_take_the_alpha_the_screen_chose(runs):
-  adam = parse(reproduce.command(reproduce.BY_NAME['perez_cnn_adam'], runs, quick=False))
-  adamax = parse(reproduce.command(reproduce.BY_NAME['perez_cnn_adamax'], runs, quick=False))
+  adam = parse(steps.command(reproduce.BY_NAME['perez_cnn_adam'], runs, quick=False))
+  adamax = parse(steps.command(reproduce.BY_NAME['perez_cnn_adamax'], runs, quick=False))
   assert adam.sweep.optimizer.learning_rate == (0.01,)
   assert adamax.sweep.optimizer.learning_rate == (0.003,)
   assert adam.sweep.optimizer.name == ('adam',) and adam.num_epochs == 20
   assert adam.sweep.model.dropout == (True, False)  # Pérez's table has both columns
-  screen = parse(reproduce.command(reproduce.BY_NAME['perez_cnn_screen'], runs, quick=False))
+  screen = parse(steps.command(reproduce.BY_NAME['perez_cnn_screen'], runs, quick=False))
   assert screen.seeds == 3
 
 
 def test_a_finished_step_is_archived_and_restored_not_retrained(tmp_path, monkeypatch):
   runs, kept = tmp_path / 'runs', tmp_path / 'kept'
-  status = reproduce.run_one(reproduce.BY_NAME['reddi'], str(runs), False, True, str(kept))
+  status = steps.run_one(reproduce.BY_NAME['reddi'], str(runs), False, True, str(kept))
   assert status['status'] == 'ok'
   assert archive.archived_command(str(kept / 'reddi')) == status['command']
   original = results.Run.load(str(runs / 'reddi'))
   shutil.rmtree(runs)  # a new machine: no workdir, the archive in the repository
   monkeypatch.setattr(subprocess, 'Popen', None)  # restoring must not train
-  again = reproduce.run_one(reproduce.BY_NAME['reddi'], str(runs), False, True, str(kept))
+  again = steps.run_one(reproduce.BY_NAME['reddi'], str(runs), False, True, str(kept))
   assert again['status'] == 'ok' and again['process_s'] == 0.0
   restored = results.Run.load(str(runs / 'reddi'))
   assert restored.summary == original.summary and restored.records == original.records
   (kept / 'reddi' / 'command.txt').write_text('an older recipe\n')  # a changed step retrains
   shutil.rmtree(runs)
   with pytest.raises(TypeError):  # it reached Popen (None here): it trains
-    reproduce.run_one(reproduce.BY_NAME['reddi'], str(runs), False, True, str(kept))
+    steps.run_one(reproduce.BY_NAME['reddi'], str(runs), False, True, str(kept))
 
 
 def test_a_dependent_step_without_its_screen_is_skipped(tmp_path):
-  status = reproduce.run_one(reproduce.BY_NAME['perez_cnn_adam'], str(tmp_path), False, True)
+  status = steps.run_one(reproduce.BY_NAME['perez_cnn_adam'], str(tmp_path), False, True)
   assert status['status'] == 'skipped' and 'perez_cnn_screen' in status['why']
 
 
@@ -180,12 +180,12 @@ time.sleep(120)
 
 PARENT = f"""
 import signal, sys
-from experiments import reproduce
-reproduce.command = lambda *args: ['python', '-c', {CHILD!r}]  # a child that runs until told
-signal.signal(signal.SIGTERM, reproduce._stop_on_sigterm)
+from experiments import reproduce, steps
+steps.command = lambda *args: ['python', '-c', {CHILD!r}]  # a child that runs until told
+signal.signal(signal.SIGTERM, steps._stop_on_sigterm)
 try:
-  reproduce.run_one(reproduce.BY_NAME['reddi'], 'unused', False, False)
-except reproduce.Stopped as e:
+  steps.run_one(reproduce.BY_NAME['reddi'], 'unused', False, False)
+except steps.Stopped as e:
   print('parent stopped', e.args[0], flush=True)
   sys.exit(e.args[0])
 """
