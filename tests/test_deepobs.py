@@ -6,6 +6,7 @@ DeepOBS (github.com/fsschneider/DeepOBS): ``deepobs/tensorflow/testproblems/_2c2
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
@@ -160,3 +161,145 @@ def test_smoke_run_from_the_command_line(tmp_path):
   records = read_metrics(str(tmp_path))
   tests = [r for r in records if r['split'] == 'test']
   assert tests and all(np.isfinite(r['loss']) and 0 <= r['accuracy'] <= 1 for r in tests)
+
+
+def fake_run(tmp_path, accuracies: dict[int, list[float]]):
+  """A finished fmnist_2c2d run: one point per seed, test accuracy after each epoch as given."""
+  from experiments import select
+  from experiments.point import Point
+  from experiments.results import Run
+
+  points, records = [], []
+  for gi, (seed, accs) in enumerate(accuracies.items()):
+    final = {'train': {'loss': 0.1, 'accuracy': 0.96}, 'test': {'loss': 0.25, 'accuracy': accs[-1]}}
+    points.append(Point(gi, 0, {}, {'seed': seed}, None, final))
+    for e, a in enumerate(accs, 1):
+      records += [
+        {'epoch': e, 'split': 'test', 'accuracy': a, 'loss': 1.2 - a, 'grid_index': gi},
+        {'epoch': e, 'split': 'train', 'accuracy': a, 'loss': 0.5 / e, 'grid_index': gi},
+      ]
+  summary = select.summarize(points, len(accs), 'accuracy', 0.0)
+  return Run(str(tmp_path / 'fmnist_2c2d'), {'seed': 0}, summary, points, records, {})
+
+
+def fake_peer(here: dict[int, list[float]], published: dict[int, list[float]]) -> dict:
+  """The peer JSON's layout: per-run lists indexed by epoch (0: before training)."""
+
+  def runs(accs):
+    return [
+      {
+        'seed': s,
+        'test_accuracy': [0.1, *a],
+        'test_loss': [2.3, *(1.3 - x for x in a)],
+        'train_eval_loss': [2.3, *(0.4 / (e + 1) for e in range(len(a)))],
+        'train_minibatch_loss': [0.6 / (e + 1) for e in range(len(a))],
+      }
+      for s, a in accs.items()
+    ]
+
+  return {
+    'description': 'PEER DESCRIPTION',
+    'runs': runs(here),
+    'published': {'runs': runs(published), 'steps_per_epoch': 468},
+  }
+
+
+def render(tmp_path, monkeypatch, peer: dict | None, ours: dict[int, list[float]]) -> list[str]:
+  from experiments.report import Report, deepobs, deepobs_peer
+
+  path = tmp_path / 'peer.json'
+  if peer is not None:
+    path.write_text(json.dumps(peer))
+  monkeypatch.setattr(deepobs_peer, 'PEER_FILE', str(path))
+  report = Report(str(tmp_path), str(tmp_path / 'out'), {'fmnist_2c2d': 'its command'})
+  report.loaded['fmnist_2c2d'] = fake_run(tmp_path, ours)
+  deepobs.section(report)
+  return report.lines
+
+
+def test_the_report_holds_deepobs_code_run_here_against_ours_and_the_published_runs(
+  tmp_path, monkeypatch
+):
+  ours = {0: [0.85, 0.920], 1: [0.86, 0.921], 2: [0.87, 0.922]}
+  peer = fake_peer(
+    here={45: [0.855, 0.919], 47: [0.857, 0.923]}, published={45: [0.84, 0.90], 47: [0.83, 0.91]}
+  )
+  lines = render(tmp_path, monkeypatch, peer, ours)
+  start = lines.index("### DeepOBS's own code, run here")
+  assert lines[start + 2] == 'PEER DESCRIPTION'
+  rows = [line for line in lines[start:] if line.startswith('| ')]
+  # Epoch 1: ours mean ± std over 3 seeds; theirs seed by seed (45, 47), in percent; loss.
+  assert (
+    rows[1]
+    == '| 1 | 86.00 ± 1.00 | 85.5, 85.7 | 84, 83 | 0.3400 ± 0.0100 | 0.445, 0.443 | 0.46, 0.47 |'
+  )
+  assert rows[2].startswith('| 2 | 92.100 ± 0.100 | 91.9, 92.3 | 90, 91 |')
+  assert rows[3] == '| best of epochs 1–2 | 92.100 ± 0.100 | 91.9, 92.3 | 90, 91 |  |  |  |'
+  # Training loss: our mean minibatch loss, theirs, their train-eval losses.
+  assert rows[5] == '| 1 | 0.5 ± 0 | 0.6, 0.6 | 0.4, 0.4 | 0.4, 0.4 |'
+  [verdict] = [line for line in lines if line.startswith('After 2 epochs')]
+  assert "ours 92.10% (mean), DeepOBS's code here 92.10%, published 90.50%" in verdict
+  assert 'ours − published +1.60' in verdict
+  assert '2 of 2 runs of their code here, 0 of 2 published runs' in verdict
+  assert 'agrees with ours; the published runs are below both' in verdict
+  # Their code here below ours as the published runs are: said so.
+  peer = fake_peer(
+    here={45: [0.84, 0.905], 47: [0.83, 0.908]}, published={45: [0.84, 0.90], 47: [0.83, 0.91]}
+  )
+  [verdict] = [x for x in render(tmp_path, monkeypatch, peer, ours) if x.startswith('After 2')]
+  assert "DeepOBS's code run here differs from ours**, as the published runs do" in verdict
+
+
+def test_without_the_peer_file_the_section_has_no_peer_comparison(tmp_path, monkeypatch):
+  lines = render(tmp_path, monkeypatch, None, {0: [0.85, 0.92], 1: [0.86, 0.921]})
+  assert not any('run here' in line for line in lines)
+  assert any(line.startswith('| test accuracy %') for line in lines)
+
+
+def test_deepobs_12s_shorter_epochs_are_held_against_the_published_runs_after_as_many_steps():
+  from experiments.report import deepobs_peer
+
+  peer = fake_peer(here={45: [0.85]}, published={45: [0.8 + e / 100 for e in range(1, 8)]})
+  assert deepobs_peer.by_steps(peer) == []  # no run of DeepOBS 1.2's pipeline
+  split = {'seed': 45, 'epochs': 7, 'train_images': 50_000, 'steps_per_epoch': 390}
+  split |= {'test_accuracy': [0.1, *(0.7 + e / 100 for e in range(1, 8))]}
+  split |= {'test_loss': [2.3, *(0.5 - e / 100 for e in range(1, 8))]}
+  peer['runs_validation_split'] = [split]
+  [line, blank] = deepobs_peer.by_steps(peer)
+  # 6 epochs of 390 steps are 5 of 468: the only epoch with a published twin.
+  assert 'trains on the other 50,000 (390 steps an epoch)' in line
+  assert line.endswith(
+    'seed 45 after 6 epochs (2,340 steps) 76.00% test accuracy, test loss 0.4400; the '
+    'published runs after 5 epochs (the same steps) 85.00%, test loss 0.4500.'
+  )
+  assert line.count('seed 45 after') == 1 and blank == ''
+
+
+def test_with_only_deepobs_12s_pipeline_run_the_section_compares_by_steps(tmp_path, monkeypatch):
+  peer = fake_peer(here={}, published={45: [0.8 + e / 100 for e in range(1, 8)]})
+  peer['runs_validation_split'] = [
+    {'seed': 45, 'epochs': 6, 'train_images': 50_000, 'steps_per_epoch': 390}
+    | {'test_accuracy': [0.1] + [0.9] * 6, 'test_loss': [2.3] + [0.3] * 6}
+  ]
+  lines = render(tmp_path, monkeypatch, peer, {0: [0.85, 0.92], 1: [0.86, 0.921]})
+  start = lines.index("### DeepOBS's own code, run here")
+  assert not any(line.startswith('| 1 |') for line in lines[start:])  # no epoch table
+  assert lines[-2].endswith(
+    'the published runs after 5 epochs (the same steps) 85.00%, test loss 0.4500.'
+  )
+
+
+def test_the_peer_file_is_whole_and_its_published_runs_are_the_sections_epoch_20_values():
+  from experiments.report import deepobs, deepobs_peer
+
+  peer = deepobs_peer.load()
+  assert peer is not None, deepobs_peer.PEER_FILE
+  for r in peer['runs'] + peer['runs_validation_split']:
+    assert len(r['test_accuracy']) == len(r['test_loss']) == r['epochs'] + 1
+    assert len(r['train_eval_loss']) == r['epochs'] + 1 == len(r['train_minibatch_loss']) + 1
+    assert r['steps_per_epoch'] == r['train_images'] // 128
+  published = peer['published']['runs']
+  assert [r['seed'] for r in published] == list(deepobs.DEEPOBS_SEEDS)
+  for metric in ('accuracy', 'loss'):
+    values = [r[f'test_{metric}'][20] for r in published]
+    assert values == pytest.approx(deepobs.DEEPOBS_EPOCH20[metric], abs=5e-5)

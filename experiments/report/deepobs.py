@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from experiments import significance, stats
+from experiments.report import deepobs_peer
 from experiments.report.common import Report, seed_values, series, spread, table
 from experiments.report.references import here_on
 from experiments.report.verdicts import PUBLISHED, published_finding, verdict
@@ -111,3 +112,6 @@ def section(r: Report) -> None:
       '',
     ]
   r.provenance(RUN)
+  peer = deepobs_peer.load()
+  if peer is not None:
+    r.lines += deepobs_peer.comparison(peer, run, c)
