@@ -28,7 +28,7 @@ from experiments.report.common import (
   table,
   variant,
 )
-from experiments.report.references import GOALS, NOT_JUDGED, data, data_key, here_on, reference
+from experiments.report.references import data, here_on, unjudged_goal
 from experiments.report.verdicts import all_of, is_, parts, speed_sentence, verdict
 from experiments.results import Run
 
@@ -163,17 +163,11 @@ def _l2(r: Report) -> None:
     f'α = {learning_rate(p):g}, {acc(p):.2f}%.',
     '',
   ]
-  cell = ('mlp', False)  # deterministic: the goal and reference of the MLP without dropout
-  target = GOALS.get(data_key(run), {}).get(cell)
-  r.goal(
-    [
-      f'MLP without dropout, Adam, constant α (Figure 2b run, L2), {last} epoch{"s" * (last != 1)}',
-      f'≥ {target}%' if target else '–',
-      f'{acc_cell(p)}% (α={learning_rate(p):g}{seeds_note(p)})',
-      reference(data_key(run), cell),
-      NOT_JUDGED,
-    ],
-    None,
-    data(run),
+  unjudged_goal(  # deterministic: the goal and reference of the MLP without dropout
+    r,
+    run,
+    ('mlp', False),
+    f'MLP without dropout, Adam, constant α (Figure 2b run, L2), {last} epoch{"s" * (last != 1)}',
+    f'{acc_cell(p)}% (α={learning_rate(p):g}{seeds_note(p)})',
   )
   r.provenance('fig2b_mlp_l2')

@@ -17,11 +17,11 @@ from experiments.report.references import (
   CELLS,
   GOAL_WORDS,
   GOALS,
-  NOT_JUDGED,
   cell_name,
   data,
   data_key,
   reference,
+  unjudged_goal,
 )
 from experiments.report.verdicts import interval_text, p_text, verdict
 from experiments.results import Run
@@ -137,16 +137,10 @@ def constant_alpha(r: Report, found: Table) -> None:
     + (f', against {acc_cell(pa.choice)}% with α/√t.' if pa else '.'),
     '',
   ]
-  cell = ('perez_cnn', True)
-  target = GOALS.get(data_key(constant), {}).get(cell)
-  r.goal(
-    [
-      f'CNN with dropout, Adam, constant α = 0.001, {epochs} epoch{"s" * (epochs != 1)}',
-      f'≥ {target}%' if target else '–',
-      f'{acc_cell(p)}% ({variant(p)}{seeds_note(p)})',
-      reference(data_key(constant), cell),
-      NOT_JUDGED,
-    ],
-    None,
-    data(constant),
+  unjudged_goal(
+    r,
+    constant,
+    ('perez_cnn', True),
+    f'CNN with dropout, Adam, constant α = 0.001, {epochs} epoch{"s" * (epochs != 1)}',
+    f'{acc_cell(p)}% ({variant(p)}{seeds_note(p)})',
   )

@@ -7,6 +7,8 @@ from its config (``dataset.name``, ``dataset.binarize``).
 
 from __future__ import annotations
 
+from typing import Any
+
 from experiments.results import Run
 
 # Reference numbers (REFERENCE.md): Pérez's MNIST test accuracy, 20 epochs, α/√t, by cell
@@ -104,3 +106,18 @@ def reference(key: str, cell: tuple[str, bool | None]) -> str:
   if key == 'mnist':
     return f'Pérez: {PEREZ_MNIST[cell]["adam"]:.2f}%'
   return FMNIST_REFERENCE.get(cell[0], '–') if key == 'fashion_mnist' else '–'
+
+
+def unjudged_goal(r: Any, run: Run, cell: tuple[str, bool | None], label: str, ours: str) -> None:
+  """A goals-table row for a run of another protocol than the goal's: shown, not judged.
+
+  Args:
+    r: The report (its ``goal`` method takes the row).
+    run: The run the row reads.
+    cell: ``(model, dropout)``: which goal and reference the row sits beside.
+    label: The row's first column.
+    ours: Our result, as the row shows it.
+  """
+  target = GOALS.get(data_key(run), {}).get(cell)
+  row = [label, f'≥ {target}%' if target else '–', ours, reference(data_key(run), cell)]
+  r.goal([*row, NOT_JUDGED], None, data(run))
