@@ -262,6 +262,11 @@ def epoch_order(seed: Any, epoch: Any, num_examples: int, batch_size: int) -> ja
   return perm[: num_batches * batch_size].reshape(num_batches, batch_size)
 
 
+# One compiled call each (eagerly, the permutation is several small programs to compile).
+_epoch_order = jax.jit(epoch_order, static_argnums=(2, 3))
+_epoch_orders = jax.jit(jax.vmap(epoch_order, (0, None, None, None)), static_argnums=(2, 3))
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class GridTrainer:
   """Trains a grid of G points of one program; every method is one compiled call.
@@ -452,10 +457,14 @@ class GridTrainer:
 
   @functools.cached_property
   def _eval_grid(self):
-    return jax.jit(
-      self._over_grid(self._evaluate_point, (0, 0, None, None, None, None)),
-      compiler_options=compiler_options(),
-    )
+    over_grid = self._over_grid(self._evaluate_point, (0, 0, None, None, None, None))
+
+    def evaluate(params, opt_state, x, y, key):
+      # The split is cut into batches inside the compiled call, not by eager operations
+      # (each its own small program to compile) before every evaluation.
+      return over_grid(params, opt_state, *_eval_batches(x, y, self.eval_batch_size), key)
+
+    return jax.jit(evaluate, compiler_options=compiler_options())
 
   def init(
     self, grid: Mapping[str, jax.Array], x_example: jax.Array, num_points: int = 1
@@ -483,10 +492,10 @@ class GridTrainer:
     """
     num_examples = x.shape[0]
     if self.seed_swept:
-      seeds = jnp.asarray(grid['seed'])
-      order = jax.vmap(lambda s: epoch_order(s, epoch, num_examples, self.batch_size))(seeds)
+      order = _epoch_orders(jnp.asarray(grid['seed']), epoch, num_examples, self.batch_size)
     else:
-      order = epoch_order(self.hparams.get('seed', 0), epoch, num_examples, self.batch_size)
+      seed = self.hparams.get('seed', 0)
+      order = _epoch_order(seed, epoch, num_examples, self.batch_size)
     state, metrics = self._epoch_grid(state, _with_index(grid, state.step.shape[0]), order, x, y)
     return state, {**metrics, **hooks.state_metrics(state.opt_state)}
 
@@ -495,8 +504,7 @@ class GridTrainer:
 
     On the weights for evaluation of each point's optimizer (:func:`adam_jax.evaluation_params`).
     """
-    xb, yb, wb = _eval_batches(x, y, self.eval_batch_size)
-    return self._eval_grid(state.params, state.opt_state, xb, yb, wb, jax.random.PRNGKey(0))
+    return self._eval_grid(state.params, state.opt_state, x, y, jax.random.PRNGKey(0))
 
 
 _POINT = '_point'  # an index over the grid, so that vmap has an axis when nothing is swept
@@ -512,14 +520,11 @@ def _eval_batches(x, y, batch_size: int):
   batch_size = min(batch_size, n)
   num_batches = -(-n // batch_size)
   pad = num_batches * batch_size - n
-  idx = jnp.concatenate([jnp.arange(n), jnp.zeros(pad, jnp.int32)])
+  if pad:
+    x, y = (jnp.concatenate([a, jnp.broadcast_to(a[:1], (pad, *a.shape[1:]))]) for a in (x, y))
   weights = (jnp.arange(num_batches * batch_size) < n).astype(jnp.float32)
   shape = (num_batches, batch_size)
-  return (
-    x[idx].reshape(shape + x.shape[1:]),
-    y[idx].reshape(shape + y.shape[1:]),
-    weights.reshape(shape),
-  )
+  return x.reshape(shape + x.shape[1:]), y.reshape(shape + y.shape[1:]), weights.reshape(shape)
 
 
 def grid_arrays(points: list[Hparams], swept: tuple[str, ...]) -> dict[str, jax.Array]:

@@ -129,9 +129,10 @@ def seeds_table(run: Run, max_rows: int = 40) -> str:
       for split, metric in _COLUMNS
     ]
     rows.append([str(c.index), *(_fmt(c.get(k)) for k in keys), seeds, *cells, mark])
-  seeds = ', '.join(map(str, run.summary.get('seeds') or []))
+  seed_lists = {tuple(c.seeds) for c in configs}  # a tuning seed, then fresh ones: not one list
+  over = f'seeds {", ".join(map(str, *seed_lists))}' if len(seed_lists) == 1 else "the row's seeds"
   footer = (
-    f'mean ± std over seeds {seeds} (accuracy in %); * best mean on '
+    f'mean ± std over {over} (accuracy in %); * best mean on '
     f'{run.summary["selected_by"]}; + best of its program; {run.num_epochs} epochs in '
     f'{duration(run.train_wall_time_s)}'
   )

@@ -40,11 +40,65 @@ def json_from_8_cpu_devices(script: str, *argv: str):
   """
   env = {**os.environ, 'XLA_FLAGS': '--xla_force_host_platform_device_count=8'}
   env |= {'JAX_PLATFORMS': 'cpu', 'PYTHONPATH': ROOT}
+  return json_from_python(script, *argv, env=env)
+
+
+def json_from_python(script: str, *argv: str, env, cwd=ROOT, stdin=None, python=sys.executable):
+  """Runs ``python -c script argv...`` (exit 0 expected); returns its last line as JSON."""
   proc = subprocess.run(
-    [sys.executable, '-c', script, *argv], env=env, capture_output=True, text=True, timeout=600
+    [str(python), '-c', script, *argv],
+    input=stdin,
+    cwd=cwd,
+    env=env,
+    capture_output=True,
+    text=True,
+    timeout=600,
   )
   assert proc.returncode == 0, proc.stderr[-3000:]
   return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# Runs `python -m experiments.run ARGS` for many ARGS in one interpreter: the parent imports
+# the entry point (jax, flax, optax: 2-3 s a process) once, without starting a backend, then
+# forks a child per command that runs what `python -m experiments.run` runs, its stderr in a
+# file. Each child is a process of its own (exit status, output, files), as from the shell.
+_FORKED_RUNS = r"""
+import json, os, sys, tempfile, traceback
+from absl import app
+from experiments import run
+results = []
+for argv in json.load(sys.stdin):
+  with tempfile.TemporaryFile('w+') as err:
+    pid = os.fork()
+    if pid == 0:
+      os.dup2(err.fileno(), 2)
+      os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+      sys.argv = ['experiments/run.py', *argv]
+      try:
+        app.run(run.main, flags_parser=run.parse_flags)
+        code = 0
+      except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else int(e.code is not None)
+      except BaseException:
+        traceback.print_exc()
+        code = 1
+      sys.stdout.flush()
+      sys.stderr.flush()
+      os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    err.seek(0)
+    results.append({'returncode': os.waitstatus_to_exitcode(status), 'stderr': err.read()})
+print(json.dumps(results))
+"""
+
+
+def run_cli_forked(commands: list[list[str]], env: dict[str, str]) -> list[dict]:
+  """``[{'returncode', 'stderr'}]`` of ``python -m experiments.run`` with each argument list.
+
+  For commands that end before training (usage errors): one interpreter's imports serve
+  them all. ``env`` is every child's environment.
+  """
+  return json_from_python(_FORKED_RUNS, env=env, stdin=json.dumps(commands))
 
 
 @pytest.fixture

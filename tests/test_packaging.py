@@ -20,6 +20,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import json_from_python
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -203,16 +204,7 @@ def test_the_library_installs_and_runs_without_the_experiments_extra(wheel, tmp_
         (site / top).symlink_to(source)
   env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'} | {'JAX_PLATFORMS': 'cpu'}
   script = f'SITE = {str(site)!r}\nimport importlib\n' + LIGHT_SCRIPT
-  proc = subprocess.run(
-    [str(venv / 'bin' / 'python'), '-c', script],
-    cwd=tmp_path,
-    env=env,
-    capture_output=True,
-    text=True,
-    timeout=300,
-  )
-  assert proc.returncode == 0, proc.stderr[-3000:]
-  out = json.loads(proc.stdout.strip().splitlines()[-1])
+  out = json_from_python(script, env=env, cwd=tmp_path, python=venv / 'bin' / 'python')
   assert out['present'] == [], out['present']
   assert out['steps'] == {name: True for name in out['steps']} and 'swats' in out['steps']
   assert set(out['errors']) == {

@@ -13,6 +13,7 @@ import time
 
 import jax.numpy as jnp
 import pytest
+from conftest import run_cli_forked
 
 from adam_jax import train as train_lib
 from experiments import grid, programs
@@ -66,16 +67,25 @@ BAD_INPUT = [
 ]
 
 
-@pytest.mark.parametrize('args,expected', BAD_INPUT, ids=[str(i) for i in range(len(BAD_INPUT))])
-def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, args, expected):
-  workdir = tmp_path / 'run'
-  proc = cli(*args, workdir=workdir)
-  assert proc.returncode == 2, proc.stderr[-2000:]
-  lines = [line for line in proc.stderr.splitlines() if line.strip()]
-  assert len(lines) == 1, proc.stderr
-  assert lines[0].startswith('error: ') and expected in lines[0], lines[0]
-  assert 'Traceback' not in proc.stderr
-  assert not workdir.exists()
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path):
+  """Each bad command is a process of its own, forked from one that imported the entry point."""
+  workdirs = [tmp_path / f'run_{i}' for i in range(len(BAD_INPUT))]
+  commands = [[*args, f'--workdir={w}'] for (args, _), w in zip(BAD_INPUT, workdirs, strict=True)]
+  wrong = []
+  for i, (proc, (args, expected)) in enumerate(
+    zip(run_cli_forked(commands, ENV), BAD_INPUT, strict=True)
+  ):
+    lines = [line for line in proc['stderr'].splitlines() if line.strip()]
+    if not (
+      proc['returncode'] == 2
+      and len(lines) == 1
+      and lines[0].startswith('error: ')
+      and expected in lines[0]
+      and 'Traceback' not in proc['stderr']
+      and not workdirs[i].exists()
+    ):
+      wrong.append(f'{i} {args[1:]}: exit {proc["returncode"]}, stderr {proc["stderr"][-1500:]!r}')
+  assert not wrong, '\n'.join(wrong)
 
 
 def test_unwritable_workdir_is_a_usage_error(tmp_path):

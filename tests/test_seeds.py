@@ -463,6 +463,8 @@ def test_rerun_seeds_retrain_each_groups_choice_with_seeds(tmp_path):
         assert {k: v for k, v in p['hparams'].items() if k != 'seed'} == chosen.hparams
   run = results.Run.load(str(tmp_path))
   assert [c.program for c in run.best_configurations()] == [1]
+  # One tuning seed per point, two fresh ones per rerun: no one list of seeds to name.
+  assert "mean ± std over the row's seeds" in console.seeds_table(run)
   best = summary['configurations'][summary['best_configuration']]
   assert best['program'] == 1 and best['n'] + best['diverged'] == 2
 
