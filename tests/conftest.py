@@ -68,11 +68,11 @@ from absl import app
 from experiments import run
 results = []
 for argv in json.load(sys.stdin):
-  with tempfile.TemporaryFile('w+') as err:
+  with tempfile.TemporaryFile('w+') as out, tempfile.TemporaryFile('w+') as err:
     pid = os.fork()
     if pid == 0:
+      os.dup2(out.fileno(), 1)
       os.dup2(err.fileno(), 2)
-      os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
       sys.argv = ['experiments/run.py', *argv]
       try:
         app.run(run.main, flags_parser=run.parse_flags)
@@ -86,19 +86,29 @@ for argv in json.load(sys.stdin):
       sys.stderr.flush()
       os._exit(code)
     _, status = os.waitpid(pid, 0)
+    out.seek(0)
     err.seek(0)
-    results.append({'returncode': os.waitstatus_to_exitcode(status), 'stderr': err.read()})
+    code = os.waitstatus_to_exitcode(status)
+    results.append({'returncode': code, 'stdout': out.read(), 'stderr': err.read()})
 print(json.dumps(results))
 """
 
 
-def run_cli_forked(commands: list[list[str]], env: dict[str, str]) -> list[dict]:
-  """``[{'returncode', 'stderr'}]`` of ``python -m experiments.run`` with each argument list.
+def run_cli_forked(
+  commands: list[list[str]], env: dict[str, str]
+) -> list[subprocess.CompletedProcess]:
+  """``python -m experiments.run ARGS`` for each ``ARGS`` of ``commands``, in one batch.
 
-  For commands that end before training (usage errors): one interpreter's imports serve
-  them all. ``env`` is every child's environment.
+  For commands that end before training (usage errors, ``--dry_run``): one interpreter's
+  imports serve them all. ``env`` is every child's environment; the working directory,
+  the repository's root.
   """
-  return json_from_python(_FORKED_RUNS, env=env, stdin=json.dumps(commands))
+  results = json_from_python(_FORKED_RUNS, env=env, stdin=json.dumps(commands))
+  prefix = [sys.executable, '-m', 'experiments.run']
+  return [
+    subprocess.CompletedProcess([*prefix, *argv], r['returncode'], r['stdout'], r['stderr'])
+    for argv, r in zip(commands, results, strict=True)
+  ]
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ import numpy as np
 import optax
 import optax.contrib
 import pytest
-from test_cli_fuzz import check_exit, describe, run_cli
+from conftest import run_cli_forked
+from test_cli_fuzz import check_exit, cli_env, describe, run_cli
 
 import adam_jax
 from adam_jax import data, hooks, models, train
@@ -297,21 +298,23 @@ def test_an_import_path_optimizer_runs_with_its_own_keywords(tmp_path, user_opts
   assert [p['program'] for p in summary['points']] == [0, 0]
 
 
-@pytest.mark.parametrize(
-  ('args', 'message'),
-  [
-    (['--config.optimizer.name=nosuch_pkg_xyz.mod:make'], 'cannot import nosuch_pkg_xyz.mod'),
-    (['--config.optimizer.name=optax.nosuch'], "optax has no 'nosuch'"),
-    (['--config.optimizer.name=user_opts:not_an_optimizer'], 'not an optax.GradientTransformation'),
-    ([LION, '--config.optimizer.nosuch=1'], 'optax.lion takes: learning_rate, b1, b2, mu_dtype'),
-    ([LION, '--config.optimizer.eps_root=0.1'], "'optax.lion' takes: learning_rate, b1, b2"),
-    ([LION, '--sweep=optimizer.nosuch=1,2'], 'optax.lion takes: learning_rate, b1, b2'),
-    (['--config.optimizer.name=user_opts:heavy_ball', '--config.optimizer.beta=x'], 'must be'),
-    (['--sweep=optimizer.name=adam,optax.nosuch'], "optax has no 'nosuch'"),
-  ],
-)
-def test_bad_input_is_one_line_and_exit_2(args, message, user_opts):
-  proc = run_cli(SMOKE, *args, '--dry_run', PYTHONPATH=user_opts)
-  check_exit(proc)
-  assert proc.returncode == 2, describe(proc)
-  assert message in proc.stderr, describe(proc)
+BAD_INPUT = [
+  (['--config.optimizer.name=nosuch_pkg_xyz.mod:make'], 'cannot import nosuch_pkg_xyz.mod'),
+  (['--config.optimizer.name=optax.nosuch'], "optax has no 'nosuch'"),
+  (['--config.optimizer.name=user_opts:not_an_optimizer'], 'not an optax.GradientTransformation'),
+  ([LION, '--config.optimizer.nosuch=1'], 'optax.lion takes: learning_rate, b1, b2, mu_dtype'),
+  ([LION, '--config.optimizer.eps_root=0.1'], "'optax.lion' takes: learning_rate, b1, b2"),
+  ([LION, '--sweep=optimizer.nosuch=1,2'], 'optax.lion takes: learning_rate, b1, b2'),
+  (['--config.optimizer.name=user_opts:heavy_ball', '--config.optimizer.beta=x'], 'must be'),
+  (['--sweep=optimizer.name=adam,optax.nosuch'], "optax has no 'nosuch'"),
+]
+
+
+def test_bad_input_is_one_line_and_exit_2(user_opts):
+  """Each case a process of its own, forked from one that imported the entry point."""
+  commands = [[SMOKE, *args, '--dry_run'] for args, _ in BAD_INPUT]
+  procs = run_cli_forked(commands, cli_env(PYTHONPATH=str(user_opts)))
+  for proc, (_, message) in zip(procs, BAD_INPUT, strict=True):
+    check_exit(proc)
+    assert proc.returncode == 2, describe(proc)
+    assert message in proc.stderr, describe(proc)

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_cli_forked
 
 from adam_jax import OPTIMIZERS, optimizer_hparams
 from configs import common
@@ -225,10 +226,16 @@ def random_real_case(k: int) -> list[str]:
   return args
 
 
+def cli_env(**env: str) -> dict[str, str]:
+  """The environment of the commands: this one, on the CPU, plus ``env``."""
+  return {**os.environ, 'JAX_PLATFORMS': 'cpu', **env}
+
+
 def run_cli(*args: str, cwd: Path | str = ROOT, **env: str) -> subprocess.CompletedProcess:
   cmd = [sys.executable, '-m', 'experiments.run', *args]
-  env = {**os.environ, 'JAX_PLATFORMS': 'cpu', **env}
-  return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+  return subprocess.run(
+    cmd, cwd=cwd, env=cli_env(**env), capture_output=True, text=True, timeout=300
+  )
 
 
 def describe(proc: subprocess.CompletedProcess) -> str:
@@ -277,14 +284,15 @@ def run_as_announced(args: list[str], workdir: Path) -> dict:
   return summary
 
 
-@pytest.mark.parametrize('k', range(NUM_DRY_CASES))
-def test_random_dry_run(k):
-  proc = run_cli(*random_dry_case(k))
-  check_exit(proc)
-  if proc.returncode == 0:
-    assert 'nothing trained' in proc.stdout, describe(proc)
-    assert len(program_lines(proc.stdout)) >= 1, describe(proc)
-    assert grid_points(proc) >= 1
+def test_random_dry_runs():
+  """Each case a process of its own, forked from one that imported the entry point."""
+  cases = [random_dry_case(k) for k in range(NUM_DRY_CASES)]
+  for proc in run_cli_forked(cases, cli_env()):
+    check_exit(proc)
+    if proc.returncode == 0:
+      assert 'nothing trained' in proc.stdout, describe(proc)
+      assert len(program_lines(proc.stdout)) >= 1, describe(proc)
+      assert grid_points(proc) >= 1
 
 
 @pytest.mark.slow

@@ -75,16 +75,16 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path):
   for i, (proc, (args, expected)) in enumerate(
     zip(run_cli_forked(commands, ENV), BAD_INPUT, strict=True)
   ):
-    lines = [line for line in proc['stderr'].splitlines() if line.strip()]
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
     if not (
-      proc['returncode'] == 2
+      proc.returncode == 2
       and len(lines) == 1
       and lines[0].startswith('error: ')
       and expected in lines[0]
-      and 'Traceback' not in proc['stderr']
+      and 'Traceback' not in proc.stderr
       and not workdirs[i].exists()
     ):
-      wrong.append(f'{i} {args[1:]}: exit {proc["returncode"]}, stderr {proc["stderr"][-1500:]!r}')
+      wrong.append(f'{i} {args[1:]}: exit {proc.returncode}, stderr {proc.stderr[-1500:]!r}')
   assert not wrong, '\n'.join(wrong)
 
 
