@@ -60,8 +60,8 @@ def json_from_python(script: str, *argv: str, env, cwd=ROOT, stdin=None, python=
 
 # Runs `python -m experiments.run ARGS` for many ARGS in one interpreter: the parent imports
 # the entry point (jax, flax, optax: 2-3 s a process) once, without starting a backend, then
-# forks a child per command that runs what `python -m experiments.run` runs, its stderr in a
-# file. Each child is a process of its own (exit status, output, files), as from the shell.
+# forks a child per command that runs what `python -m experiments.run` runs, its output in
+# files. Each child is a process of its own (exit status, output, files), as from the shell.
 _FORKED_RUNS = r"""
 import json, os, sys, tempfile, traceback
 from absl import app
