@@ -14,6 +14,7 @@ import time
 import jax.numpy as jnp
 import pytest
 from conftest import run_cli_forked
+from test_cli_fuzz import check_exit, describe
 
 from adam_jax import train as train_lib
 from experiments import grid, programs
@@ -71,21 +72,12 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path):
   """Each bad command is a process of its own, forked from one that imported the entry point."""
   workdirs = [tmp_path / f'run_{i}' for i in range(len(BAD_INPUT))]
   commands = [[*args, f'--workdir={w}'] for (args, _), w in zip(BAD_INPUT, workdirs, strict=True)]
-  wrong = []
-  for i, (proc, (args, expected)) in enumerate(
-    zip(run_cli_forked(commands, ENV), BAD_INPUT, strict=True)
-  ):
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    if not (
-      proc.returncode == 2
-      and len(lines) == 1
-      and lines[0].startswith('error: ')
-      and expected in lines[0]
-      and 'Traceback' not in proc.stderr
-      and not workdirs[i].exists()
-    ):
-      wrong.append(f'{i} {args[1:]}: exit {proc.returncode}, stderr {proc.stderr[-1500:]!r}')
-  assert not wrong, '\n'.join(wrong)
+  procs = run_cli_forked(commands, ENV)
+  for proc, (_, expected), workdir in zip(procs, BAD_INPUT, workdirs, strict=True):
+    check_exit(proc)  # exit 2: one line, 'error: ...', no traceback
+    assert proc.returncode == 2, describe(proc)
+    assert proc.stderr.strip().startswith('error: ') and expected in proc.stderr, describe(proc)
+    assert not workdir.exists(), describe(proc)
 
 
 def test_unwritable_workdir_is_a_usage_error(tmp_path):
