@@ -23,8 +23,7 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from experiments import distributed
-from experiments import sweep as sweep_lib
+from experiments import config_diff, distributed
 from experiments.point import METRICS
 
 RUN_FILES = ('config.json', 'metrics.jsonl', 'summary.json', 'run_state.json')
@@ -36,17 +35,11 @@ class WorkdirMismatch(ValueError):
   """The workdir holds a run of a different config."""
 
 
-def _json_default(value: Any) -> Any:
-  if hasattr(value, 'item'):
-    return value.item()
-  raise TypeError(f'not JSON serialisable: {value!r}')
-
-
 def dump_json(obj: Any, path: str) -> None:
   """Writes JSON atomically (a temporary file renamed into place)."""
   tmp = f'{path}.tmp'
   with open(tmp, 'w') as f:
-    json.dump(obj, f, indent=2, default=_json_default, allow_nan=True)
+    json.dump(obj, f, indent=2, default=config_diff.json_default, allow_nan=True)
     f.write('\n')
   os.replace(tmp, path)
 
@@ -74,23 +67,6 @@ def read(path: str, default: Any) -> Any:
   return records
 
 
-def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-  """Dotted paths where two configs (as dicts) differ.
-
-  A key that ``old`` lacks and ``new`` has at its default (a key a later version added,
-  such as ``seeds = 1``) is no difference: the run it describes is the same.
-  """
-  from configs import common  # noqa: PLC0415
-
-  a, b, defaults = (
-    sweep_lib.flatten(json.loads(json.dumps(c, default=_json_default)))
-    for c in (old, new, common.base().to_dict())
-  )
-  added_at_default = {k for k in set(b) - set(a) if k in defaults and b[k] == defaults[k]}
-  changed = {k for k in set(a) | set(b) if a.get(k, '<absent>') != b.get(k, '<absent>')}
-  return sorted(changed - added_at_default)
-
-
 class RunDir:
   """Writes a run's files, and finds what an earlier run of the same config left there.
 
@@ -112,7 +88,7 @@ class RunDir:
       logging.warning('%s holds a run in an older file layout; starting it afresh', workdir)
       self.clear()
     old = read(config_path, None)
-    differences = config_differences(old, config.to_dict()) if old is not None else []
+    differences = config_diff.differences(old, config) if old is not None else []
     if differences and not self._has_results():  # a run that failed before training
       logging.info('%s holds no results of its earlier config; starting afresh', workdir)
       fresh = True
@@ -212,7 +188,7 @@ class RunDir:
     tmp = self.metrics_path + '.tmp'
     with open(tmp, 'w') as f:
       for r in records:
-        f.write(json.dumps(r, default=_json_default) + '\n')
+        f.write(json.dumps(r, default=config_diff.json_default) + '\n')
     os.replace(tmp, self.metrics_path)
     if dropped:
       for writer in self._tb.values():
@@ -227,7 +203,7 @@ class RunDir:
       return
     with open(self.metrics_path, 'a') as f:
       for r in records:
-        f.write(json.dumps(r, default=_json_default) + '\n')
+        f.write(json.dumps(r, default=config_diff.json_default) + '\n')
       f.flush()
       os.fsync(f.fileno())
     self._tensorboard(records)

@@ -18,7 +18,7 @@ import pytest
 import adam_jax
 from adam_jax import OPTIMIZERS, optimizer_hparams
 from configs import common
-from experiments import optimizers, programs, results, rundir, select, validate
+from experiments import config_diff, optimizers, programs, results, rundir, select, validate
 from experiments.command_line import apply_command_line
 from experiments.point import Point
 
@@ -80,6 +80,26 @@ def test_a_workdir_of_an_older_layout_is_started_afresh_not_misread(tmp_path):
   assert json.loads((tmp_path / 'config.json').read_text()) == json.loads(
     json.dumps(config.to_dict())
   )
+
+
+def test_an_optimizer_field_written_out_at_its_default_is_the_unset_field():
+  """A workdir an older config made with ``b1 = 0.9`` is the run an unset ``b1`` makes."""
+  config = importlib.import_module('configs.lr_mnist').get_config('smoke')
+  config.sweep.optimizer.name = ('adam', 'adamax', 'sgd')  # sgd takes no b1: it does not count
+  old = json.loads(json.dumps(config.to_dict()))
+  old['optimizer'] |= {'b1': 0.9, 'b2': 0.999}
+  assert config.optimizer.b1 is None and config.optimizer.eps is None
+  assert config_diff.differences(old, config) == []
+  # Not the default of every optimizer: Adam's and AdaMax's β2 is 0.999, not 0.99.
+  old['optimizer'] |= {'b2': 0.99}
+  assert config_diff.differences(old, config) == ['optimizer.b2']
+  config.optimizer.b2 = 0.999  # set in both: compared as values
+  assert config_diff.differences(old, config) == ['optimizer.b2']
+  # AdaDelta's own ε is 1e-6: an ε of 1e-8 written out was another run.
+  config.optimizer.b2, old['optimizer']['b2'] = None, 0.999
+  config.sweep.optimizer.name = ('adam', 'adadelta')
+  old['optimizer']['eps'] = 1e-8
+  assert config_diff.differences(old, config) == ['optimizer.eps', 'sweep.optimizer.name']
 
 
 def test_every_hyperparameter_of_every_optimizer_is_a_field_of_every_config():
