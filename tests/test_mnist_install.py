@@ -101,6 +101,9 @@ def test_digest_tells_one_changed_pixel_or_label():
     # A pickle that would run code is refused before anything runs.
     (gzip.compress(b'cos\nsystem\n(S"echo pwned"\ntR.'), 'asks for os.system'),
   ],
+  # Named, not by their bytes: gzip writes the time into them, and pytest -n 2's workers
+  # must collect the same names.
+  ids=['not gzip', 'not three parts', 'not k/256', 'not digits', 'would run code'],
 )
 def test_decode_refuses_what_is_not_mnist(payload, match):
   with pytest.raises(mnist_pickle.MnistPickleError, match=match):
