@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 
+import forkserver
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -58,57 +59,16 @@ def json_from_python(script: str, *argv: str, env, cwd=ROOT, stdin=None, python=
   return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-# Runs `python -m experiments.run ARGS` for many ARGS in one interpreter: the parent imports
-# the entry point (jax, flax, optax: 2-3 s a process) once, without starting a backend, then
-# forks a child per command that runs what `python -m experiments.run` runs, its output in
-# files. Each child is a process of its own (exit status, output, files), as from the shell.
-_FORKED_RUNS = r"""
-import json, os, sys, tempfile, traceback
-from absl import app
-from experiments import run
-results = []
-for argv in json.load(sys.stdin):
-  with tempfile.TemporaryFile('w+') as out, tempfile.TemporaryFile('w+') as err:
-    pid = os.fork()
-    if pid == 0:
-      os.dup2(out.fileno(), 1)
-      os.dup2(err.fileno(), 2)
-      sys.argv = ['experiments/run.py', *argv]
-      try:
-        app.run(run.main, flags_parser=run.parse_flags)
-        code = 0
-      except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else int(e.code is not None)
-      except BaseException:
-        traceback.print_exc()
-        code = 1
-      sys.stdout.flush()
-      sys.stderr.flush()
-      os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    out.seek(0)
-    err.seek(0)
-    code = os.waitstatus_to_exitcode(status)
-    results.append({'returncode': code, 'stdout': out.read(), 'stderr': err.read()})
-print(json.dumps(results))
-"""
-
-
 def run_cli_forked(
   commands: list[list[str]], env: dict[str, str]
 ) -> list[subprocess.CompletedProcess]:
-  """``python -m experiments.run ARGS`` for each ``ARGS`` of ``commands``, in one batch.
+  """``python -m experiments.run ARGS`` for each ``ARGS`` of ``commands``, one after another.
 
-  For commands that end before training (usage errors, ``--dry_run``): one interpreter's
-  imports serve them all. ``env`` is every child's environment; the working directory,
-  the repository's root.
+  Each a forked child of one interpreter that imported the entry point once
+  (tests/forkserver.py): a process of its own (exit status, output, files), as from the
+  shell. ``env`` is every child's environment; the working directory, the repository's root.
   """
-  results = json_from_python(_FORKED_RUNS, env=env, stdin=json.dumps(commands))
-  prefix = [sys.executable, '-m', 'experiments.run']
-  return [
-    subprocess.CompletedProcess([*prefix, *argv], r['returncode'], r['stdout'], r['stderr'])
-    for argv, r in zip(commands, results, strict=True)
-  ]
+  return [forkserver.run(argv, env) for argv in commands]
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ import os
 import random
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
+import forkserver
 import pytest
 from conftest import run_cli_forked
 
@@ -232,10 +232,7 @@ def cli_env(**env: str) -> dict[str, str]:
 
 
 def run_cli(*args: str, cwd: Path | str = ROOT, **env: str) -> subprocess.CompletedProcess:
-  cmd = [sys.executable, '-m', 'experiments.run', *args]
-  return subprocess.run(
-    cmd, cwd=cwd, env=cli_env(**env), capture_output=True, text=True, timeout=300
-  )
+  return forkserver.run(args, cli_env(**env), cwd=cwd)
 
 
 def describe(proc: subprocess.CompletedProcess) -> str:

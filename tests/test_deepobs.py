@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
-import sys
 
 import flax.linen as nn
+import forkserver
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -148,15 +147,8 @@ def test_config_is_deepobs_problem_with_adam_at_its_tuned_alpha():
 
 @pytest.mark.slow
 def test_smoke_run_from_the_command_line(tmp_path):
-  cmd = [
-    sys.executable,
-    '-m',
-    'experiments.run',
-    f'--config={ROOT}/configs/fmnist_2c2d.py:smoke',
-    f'--workdir={tmp_path}',
-  ]
-  env = {**os.environ, 'PYTHONPATH': ROOT}
-  proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+  argv = [f'--config={ROOT}/configs/fmnist_2c2d.py:smoke', f'--workdir={tmp_path}']
+  proc = forkserver.run(argv, {**os.environ, 'PYTHONPATH': ROOT}, cwd=tmp_path)
   assert proc.returncode == 0, proc.stderr[-3000:]
   records = read_metrics(str(tmp_path))
   tests = [r for r in records if r['split'] == 'test']

@@ -1,7 +1,8 @@
 """Several processes as one run: 2 processes x 2 CPU devices against 1 process x 4 devices.
 
 Each process is ``python -m experiments.run --distributed`` on localhost (JAX's gloo CPU
-collectives, a free port): what several hosts do, on one machine. The single-process run
+collectives, a free port; a forked child of tests/forkserver.py, a process of its own):
+what several hosts do, on one machine. The single-process run
 has the same mesh on 4 devices of its own. With the grid of 4 points split over the 4
 devices the two agree bit for bit; with each minibatch split over them (``mesh.data``)
 the gradients' sums cross processes, in another order: equal to float tolerance.
@@ -14,10 +15,9 @@ import math
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 
+import forkserver
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -76,7 +76,7 @@ class Processes:
         (audit / 'sitecustomize.py').write_text(AUDIT)
         env |= {'PYTHONPATH': f'{audit}{os.pathsep}{ROOT}', 'AUDIT_LOG': str(audit / 'log')}
         env['AUDIT_WATCH'] = str(workdir)
-      command = [sys.executable, '-m', 'experiments.run', *args, *extra[i]]
+      command = [*args, *extra[i]]
       command += [
         f'--workdir={workdir}',
         '--distributed',
@@ -84,10 +84,7 @@ class Processes:
       ]
       command += [f'--num_processes={num_processes[i]}', f'--process_id={i}']
       command += [f'--heartbeat_timeout_seconds={HEARTBEAT}', '--initialization_timeout=120']
-      with open(self.logs[i], 'w') as log:
-        self.procs.append(
-          subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        )
+      self.procs.append(forkserver.popen(command, env, self.logs[i], self.logs[i]))
 
   def wait(self, timeout: float = 600) -> list[int]:
     """Exit statuses, in process order."""
@@ -166,14 +163,7 @@ def one_process(tmp_path_factory):
     if mesh not in runs:
       workdir = tmp_path_factory.mktemp(f'one_{mesh}') / 'run'
       start = time.monotonic()
-      proc = subprocess.run(
-        [sys.executable, '-m', 'experiments.run', *CONFIG, MESHES[mesh], f'--workdir={workdir}'],
-        cwd=ROOT,
-        env=_env(4),
-        capture_output=True,
-        text=True,
-        timeout=600,
-      )
+      proc = forkserver.run([*CONFIG, MESHES[mesh], f'--workdir={workdir}'], _env(4))
       assert proc.returncode == 0, proc.stderr[-3000:]
       runs[mesh] = workdir, time.monotonic() - start
     return runs[mesh]
@@ -269,13 +259,6 @@ def test_a_process_started_differently_is_refused(tmp_path, extra, num_processes
 
 
 def test_address_flags_need_distributed(tmp_path):
-  proc = subprocess.run(
-    [sys.executable, '-m', 'experiments.run', *ARGS, '--num_processes=2', '--dry_run'],
-    cwd=ROOT,
-    env=_env(1),
-    capture_output=True,
-    text=True,
-    timeout=300,
-  )
+  proc = forkserver.run([*ARGS, '--num_processes=2', '--dry_run'], _env(1))
   assert proc.returncode == 2
   assert proc.stderr.strip().splitlines()[-1] == 'error: --num_processes needs --distributed'

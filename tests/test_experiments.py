@@ -8,8 +8,8 @@ import json
 import math
 import os
 import subprocess
-import sys
 
+import forkserver
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -107,16 +107,8 @@ def test_smoke_run_of_every_config(name, tmp_path):
 
 def run_smoke_cli(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
   """`python -m experiments.run` of lr_mnist's smoke config for one epoch, plus ``args``."""
-  cmd = [
-    sys.executable,
-    '-m',
-    'experiments.run',
-    f'--config={ROOT}/configs/lr_mnist.py:smoke',
-    '--config.num_epochs=1',
-    *args,
-  ]
-  env = {**os.environ, 'PYTHONPATH': ROOT}
-  return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+  argv = [f'--config={ROOT}/configs/lr_mnist.py:smoke', '--config.num_epochs=1', *args]
+  return forkserver.run(argv, {**os.environ, 'PYTHONPATH': ROOT}, cwd=cwd)
 
 
 def test_cli_with_override_and_default_workdir(tmp_path):

@@ -6,17 +6,15 @@ import json
 import math
 import os
 import signal
-import subprocess
-import sys
 import time
 
+import forkserver
 import pytest
 
 from configs import common
 from experiments import extend, select
 from experiments import sweep as sweep_lib
 from experiments.point import Point
-from tests.conftest import ROOT
 
 A = 'optimizer.learning_rate'
 
@@ -112,11 +110,9 @@ def test_rerun_by_groups_are_extended_separately():
   ]
 
 
-def _run(workdir, *extra):
+def _run(workdir, *extra) -> forkserver.Child:
+  """Starts the run (a forked child: tests/forkserver.py); its output in ``workdir``.log."""
   argv = [
-    sys.executable,
-    '-m',
-    'experiments.run',
     '--config=configs/lr_mnist.py:smoke',
     f'--workdir={workdir}',
     '--config.extend_grid=True',
@@ -124,17 +120,20 @@ def _run(workdir, *extra):
     '--sweep=optimizer.learning_rate=1e-4,3e-4',
     *extra,
   ]
-  return subprocess.Popen(
-    argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-  )
+  log = f'{workdir}.log'
+  return forkserver.popen(argv, dict(os.environ), log, log)
+
+
+def _output(child: forkserver.Child) -> str:
+  with open(child.stdout_path) as f:
+    return f.read()
 
 
 @pytest.mark.slow
 def test_a_run_extends_records_and_resumes_after_kill(tmp_path):
   """End to end: tiny α's are chosen at the top; the grid grows; a kill -9 mid-way resumes."""
   whole = _run(tmp_path / 'whole')
-  out = whole.communicate(timeout=600)[0]
-  assert whole.returncode == 0, out[-3000:]
+  assert whole.wait(timeout=600) == 0, _output(whole)[-3000:]
   summary = json.loads((tmp_path / 'whole' / 'summary.json').read_text())
   added = [e['added'] for e in summary['grid_extensions']]
   assert added == [0.0009, 0.0027, 0.0081]
@@ -151,11 +150,10 @@ def test_a_run_extends_records_and_resumes_after_kill(tmp_path):
     if state.exists() and 'grid_extensions/round_0' in state.read_text():
       break
     time.sleep(0.2)
-  os.kill(broken.pid, signal.SIGKILL)
-  broken.communicate()
+  broken.send_signal(signal.SIGKILL)
+  assert broken.wait(timeout=60) == -signal.SIGKILL
   resumed = _run(tmp_path / 'broken')
-  out = resumed.communicate(timeout=600)[0]
-  assert resumed.returncode == 0, out[-3000:]
+  assert resumed.wait(timeout=600) == 0, _output(resumed)[-3000:]
   again = json.loads((tmp_path / 'broken' / 'summary.json').read_text())
   for key in ('grid_extensions', 'grid_edges', 'configurations', 'best_configuration'):
     assert again[key] == summary[key], key

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import forkserver
 import jax.numpy as jnp
 import pytest
 from conftest import run_cli_forked
@@ -25,10 +26,9 @@ SMOKE = f'--config={ROOT}/configs/lr_mnist.py:smoke'
 
 
 def cli(*args: str, workdir=None, timeout=300) -> subprocess.CompletedProcess:
-  cmd = [sys.executable, '-m', 'experiments.run', *args]
-  if workdir is not None:
-    cmd.append(f'--workdir={workdir}')
-  return subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout)
+  """``python -m experiments.run ARGS --workdir=WORKDIR`` (a forked child: tests/forkserver.py)."""
+  workdir_flag = [] if workdir is None else [f'--workdir={workdir}']
+  return forkserver.run([*args, *workdir_flag], ENV, timeout=timeout)
 
 
 BAD_INPUT = [
@@ -197,17 +197,10 @@ RESUMABLE = {
 }
 
 
-def _start_and_stop(args, workdir, wait_for: str, sig: int) -> subprocess.Popen:
+def _start_and_stop(args, workdir, wait_for: str, sig: int) -> forkserver.Child:
   log_path = os.path.join(os.path.dirname(workdir), f'{os.path.basename(workdir)}.log')
   log = open(log_path, 'w+')  # noqa: SIM115 (read while the process writes it)
-  proc = subprocess.Popen(
-    [sys.executable, '-m', 'experiments.run', *args, f'--workdir={workdir}'],
-    cwd=ROOT,
-    env=ENV,
-    stdout=subprocess.DEVNULL,
-    stderr=log,
-    text=True,
-  )
+  proc = forkserver.popen([*args, f'--workdir={workdir}'], ENV, os.devnull, log_path)
   deadline = time.monotonic() + 300
   while time.monotonic() < deadline:
     log.seek(0)

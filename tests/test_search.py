@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import os
 
+import forkserver
 import ml_collections
 import numpy as np
 import pytest
@@ -154,9 +154,9 @@ def test_a_space_without_points_and_a_path_both_swept_and_searched_are_refused()
 
 
 def test_bad_search_bounds_exit_2_with_one_line():
-  cmd = [sys.executable, '-m', 'experiments.run', f'--config={ROOT}/configs/lr_mnist.py:smoke']
-  cmd += ['--config.search.points=8', '--search=optimizer.learning_rate=log_uniform,1,0.1']
-  proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+  argv = [f'--config={ROOT}/configs/lr_mnist.py:smoke', '--config.search.points=8']
+  argv += ['--search=optimizer.learning_rate=log_uniform,1,0.1']
+  proc = forkserver.run(argv, dict(os.environ))
   assert proc.returncode == 2
   assert proc.stderr.strip().splitlines() == [
     "error: config.search.space.optimizer.learning_rate = ('log_uniform', 1, 0.1): bounds "

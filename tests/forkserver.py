@@ -1,0 +1,220 @@
+"""``python -m experiments.run ARGS`` as a process of its own, without paying its imports.
+
+A command-line run spends about 2.5 s importing jax, flax, optax, orbax and matplotlib before
+it does anything; the suite starts about a hundred. Here one server process per pytest
+worker imports them once, without starting a JAX backend, and forks a child per command.
+The child is what ``python -m experiments.run ARGS`` would be: a process of its own with
+the test's environment, working directory and argument list, its own pid to signal, its
+output in files and its exit status as the shell would see it (``-9`` when killed). Only
+what a fresh interpreter decides at import is shared, so a command whose environment
+differs in anything read at import (``PYTHONPATH``, a ``sitecustomize``, most ``JAX_*``
+variables) gets a server of its own, started with that environment.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Read when a run starts, not at import: a child may set them as it likes. JAX_PLATFORMS is
+# read at import by jax's config; the child sets it through jax.config before any backend.
+RUNTIME_ENV = ('XLA_FLAGS', 'ADAM_JAX_OFFLINE', 'ADAM_JAX_COMPILATION_CACHE', 'JAX_PLATFORMS')
+RUNTIME_PREFIXES = ('ADAM_JAX_', 'TF_CPP_', 'PYTEST_')
+
+# The modules a training run imports, loaded before the children fork.
+PRELOAD = """
+import matplotlib
+matplotlib.use('Agg')
+import matplotlib.pyplot
+import orbax.checkpoint
+from experiments import console, grid, plots, run
+"""
+
+_SERVER = r"""
+import atexit, json, os, sys, threading, traceback
+
+sys.path[0] = os.getcwd()  # as `python -m` puts it: absolute
+reply = os.fdopen(os.dup(1), 'w', buffering=1)
+os.dup2(2, 1)  # a stray print cannot reach the replies
+exec(PRELOAD)
+assert threading.active_count() == 1, 'a preloaded module started a thread: fork is unsafe'
+reply.write(json.dumps({'ready': os.getpid()}) + '\n')
+
+
+def child(request):
+  null = os.open(os.devnull, os.O_RDONLY)
+  os.dup2(null, 0)
+  for fd, path in ((1, request['stdout']), (2, request['stderr'])):
+    os.dup2(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND), fd)
+  reply.close()
+  os.chdir(request['cwd'])
+  sys.path[0] = os.getcwd()
+  os.environ.clear()
+  os.environ.update(request['env'])
+  import jax  # read at import, as the server started; no backend yet
+  jax.config.update('jax_platforms', request['env'].get('JAX_PLATFORMS'))
+  sys.argv = [run.__file__, *request['argv']]
+  from absl import app
+  try:
+    app.run(run.main, flags_parser=run.parse_flags)
+    code = 0
+  except SystemExit as e:
+    code = e.code if isinstance(e.code, int) else int(e.code is not None)
+  except BaseException:
+    traceback.print_exc()
+    code = 1
+  threading._shutdown()  # what the interpreter does at exit: its threads, then atexit
+  atexit._run_exitfuncs()
+  sys.stdout.flush()
+  sys.stderr.flush()
+  os._exit(code)
+
+
+for line in sys.stdin:
+  request = json.loads(line)
+  if request['op'] == 'start':
+    pid = os.fork()
+    if pid == 0:
+      try:
+        child(request)
+      finally:
+        os._exit(70)
+    reply.write(json.dumps({'pid': pid}) + '\n')
+  elif request['op'] == 'poll':
+    pid, status = os.waitpid(request['pid'], os.WNOHANG)
+    code = os.waitstatus_to_exitcode(status) if pid else None
+    reply.write(json.dumps({'returncode': code}) + '\n')
+"""
+
+
+class Child:
+  """A forked ``python -m experiments.run``, as much of ``subprocess.Popen`` as tests use."""
+
+  def __init__(self, server: Server, pid: int, args: list[str], stdout: str, stderr: str):
+    self._server, self.pid, self.args = server, pid, args
+    self.stdout_path, self.stderr_path = stdout, stderr
+    self.returncode: int | None = None
+
+  def poll(self) -> int | None:
+    if self.returncode is None:
+      self.returncode = self._server.request({'op': 'poll', 'pid': self.pid})['returncode']
+      if self.returncode is not None:
+        self._server.running.discard(self.pid)
+    return self.returncode
+
+  def wait(self, timeout: float | None = None) -> int:
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while self.poll() is None:
+      if deadline is not None and time.monotonic() > deadline:
+        raise subprocess.TimeoutExpired(self.args, timeout)
+      time.sleep(0.02)
+    return self.returncode
+
+  def send_signal(self, sig: int) -> None:
+    if self.poll() is None:
+      os.kill(self.pid, sig)
+
+  def kill(self) -> None:
+    self.send_signal(9)
+
+
+class Server:
+  """One interpreter that imported the entry point, forking a child per command."""
+
+  def __init__(self, env: dict[str, str]):
+    self.env = dict(env)
+    self.running: set[int] = set()  # children not yet waited for
+    self._lock = threading.Lock()
+    self._proc = subprocess.Popen(
+      [sys.executable, '-c', f'PRELOAD = {PRELOAD!r}\n{_SERVER}'],
+      cwd=ROOT,
+      env=self.env,
+      stdin=subprocess.PIPE,
+      stdout=subprocess.PIPE,
+      text=True,
+    )
+    self.pid = self._read()['ready']
+
+  def _read(self) -> dict:
+    line = self._proc.stdout.readline()
+    if not line:
+      raise RuntimeError(f'the fork server ended (exit {self._proc.wait()})')
+    return json.loads(line)
+
+  def request(self, message: dict) -> dict:
+    with self._lock:
+      self._proc.stdin.write(json.dumps(message) + '\n')
+      self._proc.stdin.flush()
+      return self._read()
+
+  def start(self, argv, env, stdout: str, stderr: str, cwd: str = ROOT) -> Child:
+    request = {'op': 'start', 'argv': [str(a) for a in argv], 'env': env, 'cwd': str(cwd)}
+    pid = self.request({**request, 'stdout': stdout, 'stderr': stderr})['pid']
+    self.running.add(pid)
+    return Child(self, pid, ['python', '-m', 'experiments.run', *map(str, argv)], stdout, stderr)
+
+  def close(self) -> None:
+    self._proc.stdin.close()
+    self._proc.wait(timeout=30)
+
+
+_servers: dict[frozenset, Server] = {}
+MAX_SERVERS = 4
+
+
+def _import_env(env: dict[str, str]) -> frozenset:
+  """What of ``env`` an interpreter reads when it starts and imports the entry point."""
+  return frozenset(
+    (k, v) for k, v in env.items() if k not in RUNTIME_ENV and not k.startswith(RUNTIME_PREFIXES)
+  )
+
+
+def server(env: dict[str, str]) -> Server:
+  """The server for commands with ``env`` (one per environment, started on first use)."""
+  key = _import_env(env)
+  if key not in _servers:
+    idle = [k for k, s in _servers.items() if not s.running]
+    if len(_servers) >= MAX_SERVERS and idle:  # the least recently used idle one goes
+      _servers.pop(idle[0]).close()
+    _servers[key] = Server(env)
+  _servers[key] = _servers.pop(key)  # the most recently used last
+  return _servers[key]
+
+
+@atexit.register
+def _close_all() -> None:
+  while _servers:
+    _servers.popitem()[1].close()
+
+
+def popen(argv, env: dict[str, str], stdout: str, stderr: str, cwd: str = ROOT) -> Child:
+  """``python -m experiments.run *argv`` with ``env`` and ``cwd``; its output to the two files.
+
+  Signalled, polled and waited for as a ``subprocess.Popen``.
+  """
+  return server(env).start(argv, env, stdout, stderr, cwd)
+
+
+def run(argv, env: dict[str, str], cwd: str = ROOT, timeout: float = 600):
+  """``subprocess.run([python, -m, experiments.run, *argv], capture_output=True, text=True)``."""
+  with tempfile.TemporaryDirectory() as tmp:
+    out, err = os.path.join(tmp, 'stdout'), os.path.join(tmp, 'stderr')
+    proc = popen(argv, env, out, err, cwd)
+    try:
+      code = proc.wait(timeout=timeout)
+    finally:
+      if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    with open(out) as f_out, open(err) as f_err:
+      stdout, stderr = f_out.read(), f_err.read()
+  args = [sys.executable, '-m', 'experiments.run', *map(str, argv)]
+  return subprocess.CompletedProcess(args, code, stdout, stderr)
