@@ -79,6 +79,9 @@ def base() -> ml_collections.ConfigDict:
   # No choice at an edge (experiments.extend): a tuning choice at an end of its α grid grows
   # the grid by the grid's own step beyond that end and chooses again (on in make reproduce).
   config.extend_grid = False
+  # How many steps beyond an end of its grid a choice may go before it is given up (and
+  # listed at the edge, with the reason).
+  config.extend_grid_steps = 3
   # Also record the training loss averaged over every window of this many steps
   # (metrics.jsonl records with split 'train_steps'; 0: once per epoch only).
   config.log_every_steps = 0
@@ -225,6 +228,7 @@ def apply_smoke(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   config.dataset.synthetic = True
   config.dataset.validation_size = 64
   config.num_epochs = 2
+  config.extend_grid_steps = 1  # random data: every choice is at an edge
   config.batch_size = 32
   config.eval.batch_size = 64
   for path, values in sweep_lib.flatten(config.sweep.to_dict()).items():

@@ -62,6 +62,13 @@ def string(v: Any) -> str | None:
   return None if isinstance(v, str) else 'a string'
 
 
+def positive_ints(v: Any) -> str | None:
+  """A positive integer or a tuple (or list) of them: layer widths."""
+  values = v if isinstance(v, tuple | list) else [v]
+  ok = all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in values)
+  return None if ok else 'a positive integer or a tuple of them'
+
+
 def hparam_check(h: registry.Hparam) -> Check:
   """The check of an optimizer keyword from its description: choices, range or type."""
   if h.choices:

@@ -8,7 +8,7 @@ beyond that end (:func:`step_beyond`). An *extension program* trains the new α 
 other value of the chosen end's points (other swept keys, seeds); then the choice is made
 again over the grid and its extensions, until it is inside, or the points beyond it
 diverged (a configuration with a diverged seed is never chosen, so the choice then stays
-inside the α values tried), or :data:`MAX_STEPS` steps were taken at that end, or the
+inside the α values tried), or ``extend_grid_steps`` steps were taken at that end, or the
 next value is not a valid α.
 
 Extension programs get program and grid indices after every other program, so that an
@@ -20,6 +20,7 @@ grid, with the reason, under ``grid_edges``.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -31,8 +32,6 @@ from experiments import sweep as sweep_lib
 from experiments.point import Point
 
 PATH = 'optimizer.learning_rate'
-MAX_STEPS = 3
-"""Steps beyond one end of a choice's grid before giving up (then recorded as the reason)."""
 
 STATE_KEY = 'grid_extensions'
 
@@ -124,7 +123,7 @@ def edges(
       end = 'largest' if _alpha(chosen, default) == grid[-1] else 'smallest'
       steps = sum(a > own[-1] if end == 'largest' else a < own[0] for a in grid)
       beyond, reason = step_beyond(grid, end), ''
-      if steps >= MAX_STEPS:
+      if steps >= config.get('extend_grid_steps', 3):
         beyond, reason = None, f'{steps} steps beyond the grid, still chosen at its end'
       elif beyond <= 0:
         beyond, reason = None, f'the next step, {beyond:g}, is not a valid α'
@@ -184,8 +183,8 @@ def planned(
     grid: Its first grid index (after every other program's points).
   """
   out = []
-  for number in range(MAX_STEPS):
-    for program, tuned in _programs(state.get(_round_key(number), []), tuning, index, grid):
+  for number in itertools.takewhile(lambda n: _round_key(n) in state, itertools.count()):
+    for program, tuned in _programs(state[_round_key(number)], tuning, index, grid):
       out.append((program, tuned))
       index, grid = index + 1, grid + len(program.points)
   return out
@@ -208,7 +207,8 @@ def plans(
   trains the same programs whatever it recomputes.
   """
   extends: dict[int, int] = {}
-  for number in range(MAX_STEPS):
+  # Ends: each round takes a step beyond some end, each end at most extend_grid_steps.
+  for number in itertools.count():
     if _round_key(number) not in state:
       growing = [e for e in edges(config, tuning, points, extends) if e.beyond is not None]
       remember(_round_key(number), [dataclasses.asdict(e) for e in growing])

@@ -30,6 +30,7 @@ from experiments.checks import (
   hparam_check,
   integer,
   one_of,
+  positive_ints,
   real,
   string,
 )
@@ -57,11 +58,7 @@ MODEL_CHECKS: dict[str, Check] = {
   'hidden_dropout': RATE,
   'l2': NON_NEGATIVE,
   'latents': integer(1),
-  'hidden': lambda v: (
-    None
-    if all(isinstance(h, int) and h > 0 for h in (v if isinstance(v, tuple | list) else [v]))
-    else 'a positive integer or a tuple of them'
-  ),
+  'hidden': positive_ints,
 }
 
 FIELD_CHECKS: dict[str, Check] = {
@@ -73,6 +70,7 @@ FIELD_CHECKS: dict[str, Check] = {
   'log_every_steps': integer(0),
   'diagnostics': boolean,
   'extend_grid': boolean,
+  'extend_grid_steps': integer(1),
   'num_epochs': integer(1),
   'batch_size': integer(1),
   'dataset.name': one_of(data_lib.DATASETS + REDDI_PROBLEMS),

@@ -72,7 +72,7 @@ def test_the_extension_is_chosen_among_and_gives_up_after_max_steps():
   tuning = [_program([0.01, 0.1])]
   losses = {0.01: 5.0, 0.1: 4.0}
   points, extends = _points(losses), {}
-  for step in range(extend.MAX_STEPS):
+  for step in range(_config().extend_grid_steps):
     (edge,) = extend.edges(_config(), tuning, points, extends)
     assert edge.beyond == pytest.approx(0.1 * 10 ** (step + 1)) and not edge.reason
     points += _points({edge.beyond: 3.0 - step}, program=1 + step, first=len(points))
@@ -116,6 +116,7 @@ def _run(workdir, *extra) -> forkserver.Child:
     '--config=configs/lr_mnist.py:smoke',
     f'--workdir={workdir}',
     '--config.extend_grid=True',
+    '--config.extend_grid_steps=3',  # a smoke config takes one
     '--sweep=optimizer.name=adam',
     '--sweep=optimizer.learning_rate=1e-4,3e-4',
     *extra,

@@ -120,7 +120,8 @@ def section(edges: list[str], extended: Sequence[str] = ()) -> list[str]:
     lines += [
       'A choice at an end of its α grid is not a choice: with `extend_grid` the grid grew '
       'by its own step beyond that end and the choice was made again, until it was inside, the '
-      'points beyond diverged, or 3 steps were taken (`experiments/extend.py`). Grown:',
+      'points beyond diverged, or the `extend_grid_steps` of the run were taken (3 unless a '
+      'config says otherwise; `experiments/extend.py`). Grown:',
       '',
       *(f'- {n}.' for n in extended),
       '',
