@@ -19,6 +19,7 @@ import time
 
 import forkserver
 import pytest
+from conftest import xla_flags
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = [
@@ -54,7 +55,11 @@ sys.addaudithook(_hook)
 
 def _env(devices: int, **extra: str) -> dict[str, str]:
   env = {**os.environ, 'PYTHONPATH': ROOT, 'ADAM_JAX_OFFLINE': '1', 'JAX_PLATFORMS': 'cpu'}
-  return {**env, 'XLA_FLAGS': f'--xla_force_host_platform_device_count={devices}', **extra}
+  return {
+    **env,
+    'XLA_FLAGS': xla_flags(f'--xla_force_host_platform_device_count={devices}'),
+    **extra,
+  }
 
 
 def _free_port() -> int:
