@@ -52,6 +52,19 @@ def archived_command(target: str) -> str | None:
     return f.read().strip()
 
 
+def holds(target: str, workdir: str) -> bool:
+  """Whether ``workdir`` holds the run archived in ``target`` (restored there earlier).
+
+  Its ``summary.json`` is the archive's, byte for byte: a restored run has no checkpoints
+  to resume from, so it must not be handed to ``experiments.run`` again.
+  """
+  paths = [os.path.join(d, 'summary.json') for d in (target, workdir)]
+  if not all(os.path.exists(p) for p in paths):
+    return False
+  with open(paths[0], 'rb') as a, open(paths[1], 'rb') as b:
+    return a.read() == b.read()
+
+
 def restore(target: str, workdir: str) -> None:
   """Writes the archived run of ``target`` into ``workdir`` (its records uncompressed)."""
   os.makedirs(workdir, exist_ok=True)

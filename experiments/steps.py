@@ -98,10 +98,14 @@ def run_one(
     os.path.join(runs, step.name),
     archive_root and os.path.join(archive_root, step.name),
   )
-  if kept and results.Run.load(workdir) is None and archive.archived_command(kept) == printable:
-    archive.restore(kept, workdir)
-    print(f'\n=== {step.name}: restored from {kept} (made by the same command)', flush=True)
-    return {'status': 'ok', 'command': printable, 'process_s': 0.0}
+  if kept and archive.archived_command(kept) == printable:
+    if results.Run.load(workdir) is None:
+      archive.restore(kept, workdir)
+      print(f'\n=== {step.name}: restored from {kept} (made by the same command)', flush=True)
+      return {'status': 'ok', 'command': printable, 'process_s': 0.0}
+    if archive.holds(kept, workdir):  # restored before: finished, with nothing to resume
+      print(f'\n=== {step.name}: finished (restored from {kept})', flush=True)
+      return {'status': 'ok', 'command': printable, 'process_s': 0.0}
   print(f'\n=== {step.name}: {printable}', flush=True)
   start = time.perf_counter()
   # A workdir left by an older recipe of the step is retrained, not an error.

@@ -111,6 +111,9 @@ def test_a_finished_step_is_archived_and_restored_not_retrained(tmp_path, monkey
   assert again['status'] == 'ok' and again['process_s'] == 0.0
   restored = results.Run.load(str(runs / 'reddi'))
   assert restored.summary == original.summary and restored.records == original.records
+  # Again: the restored run is found finished (it has no checkpoints to resume: not trained).
+  again = steps.run_one(reproduce.BY_NAME['reddi'], str(runs), False, True, str(kept))
+  assert again['status'] == 'ok' and again['process_s'] == 0.0
   (kept / 'reddi' / 'command.txt').write_text('an older recipe\n')  # a changed step retrains
   shutil.rmtree(runs)
   with pytest.raises(TypeError):  # it reached Popen (None here): it trains
