@@ -207,7 +207,7 @@ def plans(
   trains the same programs whatever it recomputes.
   """
   extends: dict[int, int] = {}
-  # Ends: each round takes a step beyond some end, each end at most extend_grid_steps.
+  # Ends: each round steps beyond an end, and edges() allows an end extend_grid_steps steps.
   for number in itertools.count():
     if _round_key(number) not in state:
       growing = [e for e in edges(config, tuning, points, extends) if e.beyond is not None]

@@ -20,8 +20,8 @@ from experiments.run import CACHE_ENV, enable_compilation_cache
 # The suite compiles at LLVM's optimization level 1 rather than XLA:CPU's default 2, in this
 # process and in every one it starts (before any JAX backend exists): the same programs,
 # compiled about 1.6x faster (test_layers and test_models from a cold cache: 105 s against
-# 66 s), which is most of what tests pay. Numbers compared between runs are all compiled
-# alike; a test that needs the default level asks for it (compiler_options).
+# 66 s). Numbers compared between runs are all compiled alike; a test that needs the
+# default level asks for it (compiler_options).
 SUITE_XLA_FLAGS = '--xla_backend_optimization_level=1'
 os.environ['XLA_FLAGS'] = f'{SUITE_XLA_FLAGS} {os.environ.get("XLA_FLAGS", "")}'.strip()
 

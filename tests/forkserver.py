@@ -1,7 +1,7 @@
 """``python -m experiments.run ARGS`` as a process of its own, without paying its imports.
 
-A command-line run spends about 2.5 s importing jax, flax, optax, orbax and matplotlib before
-it does anything; the suite starts about a hundred. Here one server process per pytest
+A command-line run spends 1-3 s importing jax, flax, optax, orbax and matplotlib before it
+does anything, and the suite starts many. Here one server process per pytest
 worker imports them once, without starting a JAX backend, and forks a child per command.
 The child is what ``python -m experiments.run ARGS`` would be: a process of its own with
 the test's environment, working directory and argument list, its own pid to signal, its
