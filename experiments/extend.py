@@ -123,7 +123,7 @@ def edges(
       end = 'largest' if _alpha(chosen, default) == grid[-1] else 'smallest'
       steps = sum(a > own[-1] if end == 'largest' else a < own[0] for a in grid)
       beyond, reason = step_beyond(grid, end), ''
-      if steps >= config.get('extend_grid_steps', 3):
+      if steps >= config.get('extend_grid_steps', 3):  # 3: a config from before the key
         beyond, reason = None, f'{steps} steps beyond the grid, still chosen at its end'
       elif beyond <= 0:
         beyond, reason = None, f'the next step, {beyond:g}, is not a valid α'

@@ -24,9 +24,10 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# Read when a run starts, not at import: a child may set them as it likes. JAX_PLATFORMS is
-# read at import by jax's config; the child sets it through jax.config before any backend.
-RUNTIME_ENV = ('XLA_FLAGS', 'ADAM_JAX_OFFLINE', 'ADAM_JAX_COMPILATION_CACHE', 'JAX_PLATFORMS')
+# Read when a run starts, not at import: a child may set them as it likes (ours: ADAM_JAX_*).
+# JAX_PLATFORMS is read at import by jax's config; the child sets it through jax.config
+# before any backend exists.
+RUNTIME_ENV = ('XLA_FLAGS', 'JAX_PLATFORMS')
 RUNTIME_PREFIXES = ('ADAM_JAX_', 'TF_CPP_', 'PYTEST_')
 
 # The modules a training run imports, loaded before the children fork.
@@ -156,10 +157,11 @@ class Server:
       return self._read()
 
   def start(self, argv, env, stdout: str, stderr: str, cwd: str = ROOT) -> Child:
-    request = {'op': 'start', 'argv': [str(a) for a in argv], 'env': env, 'cwd': str(cwd)}
+    argv = [str(a) for a in argv]
+    request = {'op': 'start', 'argv': argv, 'env': env, 'cwd': str(cwd)}
     pid = self.request({**request, 'stdout': stdout, 'stderr': stderr})['pid']
     self.running.add(pid)
-    return Child(self, pid, ['python', '-m', 'experiments.run', *map(str, argv)], stdout, stderr)
+    return Child(self, pid, [sys.executable, '-m', 'experiments.run', *argv], stdout, stderr)
 
   def close(self) -> None:
     self._proc.stdin.close()
@@ -216,5 +218,4 @@ def run(argv, env: dict[str, str], cwd: str = ROOT, timeout: float = 600):
         proc.wait()
     with open(out) as f_out, open(err) as f_err:
       stdout, stderr = f_out.read(), f_err.read()
-  args = [sys.executable, '-m', 'experiments.run', *map(str, argv)]
-  return subprocess.CompletedProcess(args, code, stdout, stderr)
+  return subprocess.CompletedProcess(proc.args, code, stdout, stderr)

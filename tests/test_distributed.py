@@ -2,10 +2,10 @@
 
 Each process is ``python -m experiments.run --distributed`` on localhost (JAX's gloo CPU
 collectives, a free port; a forked child of tests/forkserver.py, a process of its own):
-what several hosts do, on one machine. The single-process run
-has the same mesh on 4 devices of its own. With the grid of 4 points split over the 4
-devices the two agree bit for bit; with each minibatch split over them (``mesh.data``)
-the gradients' sums cross processes, in another order: equal to float tolerance.
+what several hosts do, on one machine. The single-process run has the same mesh on 4
+devices of its own. With the grid of 4 points split over the 4 devices the two agree bit
+for bit; with each minibatch split over them (``mesh.data``) the gradients' sums cross
+processes, in another order: equal to float tolerance.
 """
 
 from __future__ import annotations
