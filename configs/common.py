@@ -229,6 +229,9 @@ def apply_smoke(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   config.dataset.validation_size = 64
   config.num_epochs = 2
   config.extend_grid_steps = 1  # random data: every choice is at an edge
+  # Saved at the end (and on SIGINT/SIGTERM), not after every epoch: an orbax save costs
+  # 0.3-0.7 s, more than a smoke epoch. A test that kills a run mid-way asks for epochs.
+  config.checkpoint.every_epochs = 0
   config.batch_size = 32
   config.eval.batch_size = 64
   for path, values in sweep_lib.flatten(config.sweep.to_dict()).items():

@@ -210,7 +210,8 @@ def test_two_processes_equal_one_and_only_process_0_writes(one_process, tmp_path
 def test_sigterm_then_kill_9_then_resume_equals_the_uninterrupted_run(one_process, tmp_path):
   reference, _ = one_process('grid')
   workdir = tmp_path / 'run'
-  run = Processes(workdir)
+  args = [*ARGS, '--config.checkpoint.every_epochs=1']  # a smoke config saves at the end only
+  run = Processes(workdir, args)
   _wait_for_epoch(workdir, 1, run)
   run.procs[1].send_signal(signal.SIGTERM)  # one process: every process stops alike
   codes = run.wait(timeout=120)
@@ -219,7 +220,7 @@ def test_sigterm_then_kill_9_then_resume_equals_the_uninterrupted_run(one_proces
   stopped = max(r['epoch'] for r in _metrics(workdir))
   assert stopped < 8
 
-  run = Processes(workdir)  # the same command resumes ...
+  run = Processes(workdir, args)  # the same command resumes ...
   _wait_for_epoch(workdir, stopped + 1, run)
   run.procs[1].kill()  # ... and loses process 1 after an epoch
   killed = time.monotonic()
@@ -233,7 +234,7 @@ def test_sigterm_then_kill_9_then_resume_equals_the_uninterrupted_run(one_proces
   assert 'a process failed or was lost' in log or 'another task died' in log, log[-3000:]
   assert max(r['epoch'] for r in _metrics(workdir)) < 8
 
-  run = Processes(workdir)
+  run = Processes(workdir, args)
   codes = run.wait()
   assert codes == [0, 0], run.log(0)[-3000:] + run.log(1)[-3000:]
   assert 'resumed from the checkpoint of epoch' in run.log(0)

@@ -149,6 +149,13 @@ def test_grid_points_equal_single_runs():
   ]
   swept = ('optimizer.learning_rate', 'optimizer.b2')
   shared = {'optimizer.learning_rate': 1e-3, 'optimizer.b2': 0.999, 'seed': 0}
+  singles = []
+  for point in points:
+    single = train.GridTrainer(task, ADAM, {**shared, **point}, batch_size=64)
+    s = single.init({}, x)
+    for epoch in range(2):
+      s, m = single.train_epoch(s, {}, x, y, epoch)
+    singles.append(m['loss'][0])
   for strategy in ('vmap', 'map'):
     grid_trainer = train.GridTrainer(
       task, ADAM, shared, swept, batch_size=64, grid_strategy=strategy
@@ -157,12 +164,8 @@ def test_grid_points_equal_single_runs():
     state = grid_trainer.init(grid, x)
     for epoch in range(2):
       state, metrics = grid_trainer.train_epoch(state, grid, x, y, epoch)
-    for i, point in enumerate(points):
-      single = train.GridTrainer(task, ADAM, {**shared, **point}, batch_size=64)
-      s = single.init({}, x)
-      for epoch in range(2):
-        s, m = single.train_epoch(s, {}, x, y, epoch)
-      np.testing.assert_allclose(metrics['loss'][i], m['loss'][0], rtol=1e-5)
+    for i, single in enumerate(singles):
+      np.testing.assert_allclose(metrics['loss'][i], single, rtol=1e-5, err_msg=strategy)
 
 
 def test_sweep_splits_structural_and_vmapped_keys():

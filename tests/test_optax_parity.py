@@ -178,7 +178,11 @@ STATE_DTYPES = ['float16', 'bfloat16', 'float32', 'float64', 'complex64', 'compl
 
 @pytest.mark.parametrize('name', NAMES)
 def test_state_shapes_and_dtypes_stable_across_steps(name):
-  """The state after a step has the types of the initial state (so ``lax.cond`` may pick)."""
+  """The state after a step has the types of the initial state (so ``lax.cond`` may pick).
+
+  Types are fixed when JAX traces: ``lax.cond`` refuses branches whose outputs differ, so
+  tracing two steps (``jax.eval_shape``, nothing compiled) checks what running them would.
+  """
   for dtype in STATE_DTYPES:
     if name in NO_COMPLEX and 'complex' in dtype:
       continue
@@ -186,7 +190,6 @@ def test_state_shapes_and_dtypes_stable_across_steps(name):
       opt = make(name)
       params = jnp.array([-1.0, 10.0, 1.0], dtype)
 
-      @jax.jit
       def step(params, state, opt=opt):
         grads = jax.tree.map(jnp.conj, jax.grad(lambda x: jnp.sum(_abs_sq(x - 1)))(params))
         pick = jax.random.randint(jax.random.key(0), (), 0, 2) == 0
@@ -195,10 +198,12 @@ def test_state_shapes_and_dtypes_stable_across_steps(name):
         )
         return optax.apply_updates(params, updates), state
 
-      state = opt.init(params)
+      state = jax.eval_shape(opt.init, params)
+      initial = jax.tree.map(lambda x: (x.shape, x.dtype), state)
       for _ in range(2):
-        params, state = step(params, state)
+        params, state = jax.eval_shape(step, params, state)
         assert params.dtype == jnp.dtype(dtype), (dtype, params.dtype)
+        assert jax.tree.map(lambda x: (x.shape, x.dtype), state) == initial, dtype
 
 
 @pytest.mark.parametrize('name', NAMES)
