@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -78,6 +80,30 @@ def json_from_python(script: str, *argv: str, env, cwd=ROOT, stdin=None, python=
   )
   assert proc.returncode == 0, proc.stderr[-3000:]
   return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope='session')
+def made_once(tmp_path_factory):
+  """``made_once(name, make) -> (folder, value)``: ``make(folder)`` run once in the suite.
+
+  For a run that several tests compare with (an uninterrupted reference): pytest-xdist's
+  workers share it through a file lock (the first makes it, the others wait for it), and
+  ``value`` is what ``make`` returned (JSON). A ``make`` that failed is tried again.
+  """
+  root = tmp_path_factory.getbasetemp()
+  if os.environ.get('PYTEST_XDIST_WORKER'):
+    root = root.parent  # this session's folder, above each worker's own
+
+  def get(name: str, make):
+    folder, done = root / f'made_once_{name}', root / f'made_once_{name}.json'
+    with open(root / f'made_once_{name}.lock', 'w') as lock:
+      fcntl.flock(lock, fcntl.LOCK_EX)
+      if not done.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        done.write_text(json.dumps(make(folder)))
+    return folder, json.loads(done.read_text())
+
+  return get
 
 
 def run_cli_forked(

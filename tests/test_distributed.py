@@ -159,19 +159,21 @@ def _close(ours, theirs, rtol: float) -> bool:
   return ours == theirs
 
 
-@pytest.fixture(scope='module')
-def one_process(tmp_path_factory):
-  """The grid in one process on 4 devices, by mesh: ``one_process(mesh) -> (workdir, s)``."""
-  runs = {}
+@pytest.fixture
+def one_process(made_once):
+  """The grid in one process on 4 devices, by mesh: ``one_process(mesh) -> (workdir, s)``.
+
+  Made once in the suite (conftest.made_once), whichever tests ask for it.
+  """
 
   def run(mesh: str):
-    if mesh not in runs:
-      workdir = tmp_path_factory.mktemp(f'one_{mesh}') / 'run'
+    def make(workdir):
       start = time.monotonic()
       proc = forkserver.run([*CONFIG, MESHES[mesh], f'--workdir={workdir}'], _env(4))
       assert proc.returncode == 0, proc.stderr[-3000:]
-      runs[mesh] = workdir, time.monotonic() - start
-    return runs[mesh]
+      return time.monotonic() - start
+
+    return made_once(f'one_process_{mesh}', make)
 
   return run
 

@@ -203,6 +203,23 @@ RESUMABLE = {
 }
 
 
+@pytest.fixture
+def reference_run(made_once):
+  """``reference_run(name)``: the folder of RESUMABLE[name]'s uninterrupted run.
+
+  Made once in the suite: the kill, SIGTERM and interrupted-save tests compare with it.
+  """
+
+  def get(name: str):
+    def make(workdir):
+      proc = cli(*RESUMABLE[name], workdir=workdir)
+      assert proc.returncode == 0, proc.stderr[-2000:]
+
+    return made_once(f'resumable_{name}', make)[0]
+
+  return get
+
+
 def _start_and_stop(args, workdir, wait_for: str, sig: int) -> forkserver.Child:
   log_path = os.path.join(os.path.dirname(workdir), f'{os.path.basename(workdir)}.log')
   log = open(log_path, 'w+')  # noqa: SIM115 (read while the process writes it)
@@ -225,16 +242,15 @@ def _start_and_stop(args, workdir, wait_for: str, sig: int) -> forkserver.Child:
 
 @pytest.mark.slow
 @pytest.mark.parametrize('name', sorted(RESUMABLE))
-def test_kill_9_then_resume_is_bit_identical(tmp_path, name):
+def test_kill_9_then_resume_is_bit_identical(tmp_path, name, reference_run):
   args = RESUMABLE[name]
-  reference = cli(*args, workdir=tmp_path / 'reference')
-  assert reference.returncode == 0, reference.stderr[-2000:]
+  reference = reference_run(name)
   killed = _start_and_stop(args, str(tmp_path / 'killed'), 'epoch 2/', signal.SIGKILL)
   assert killed.returncode == -signal.SIGKILL
   resumed = cli(*args, workdir=tmp_path / 'killed')
   assert resumed.returncode == 0, resumed.stderr[-2000:]
   assert 'resum' in resumed.stderr
-  ours, theirs = _metrics(tmp_path / 'killed'), _metrics(tmp_path / 'reference')
+  ours, theirs = _metrics(tmp_path / 'killed'), _metrics(reference)
   assert ours == theirs  # same evaluations, bit for bit; none missing, none duplicated
   keys = [(r['grid_index'], r['step'], r['split'], r.get('param')) for r in ours]
   assert len(keys) == len(set(keys))
@@ -264,10 +280,9 @@ def test_a_run_killed_while_rerunning_its_choice_with_seeds_resumes_bit_identica
 
 
 @pytest.mark.slow
-def test_sigterm_checkpoints_then_resume_is_bit_identical(tmp_path):
+def test_sigterm_checkpoints_then_resume_is_bit_identical(tmp_path, reference_run):
   args = [*RESUMABLE['single'], '--config.checkpoint.every_epochs=100']
-  reference = cli(*args, workdir=tmp_path / 'reference')
-  assert reference.returncode == 0
+  reference = reference_run('single')  # its checkpoints' interval changes no number
   stopped = _start_and_stop(args, str(tmp_path / 'run'), 'epoch 2/', signal.SIGTERM)
   assert stopped.returncode == 128 + signal.SIGTERM, stopped.log[-2000:]
   assert 'stopped: SIGTERM: stopped after epoch' in stopped.log
@@ -276,7 +291,7 @@ def test_sigterm_checkpoints_then_resume_is_bit_identical(tmp_path):
   timed = json.loads((tmp_path / 'run' / 'run_state.json').read_text())['train_wall_time_s']
   resumed = cli(*args, workdir=tmp_path / 'run')
   assert resumed.returncode == 0
-  assert _metrics(tmp_path / 'run') == _metrics(tmp_path / 'reference')
+  assert _metrics(tmp_path / 'run') == _metrics(reference)
   # The wall time to quote counts the process before the signal too; a rerun adds nothing.
   summary = json.loads((tmp_path / 'run' / 'summary.json').read_text())
   assert summary['train_wall_time_s'] > timed > 0
@@ -321,19 +336,18 @@ def test_a_second_signal_stops_at_once_inside_a_compiled_epoch():
 
 
 @pytest.mark.slow
-def test_interrupted_checkpoint_save_is_ignored(tmp_path):
+def test_interrupted_checkpoint_save_is_ignored(tmp_path, reference_run):
   """A kill during the last save leaves orbax's temporary directory and the epoch's records."""
-  args = [*RESUMABLE['single'], '--config.num_epochs=3']
-  assert cli(*args, workdir=tmp_path / 'reference').returncode == 0
-  shutil.copytree(tmp_path / 'reference', tmp_path / 'run')  # the same command's run
+  reference = reference_run('single')  # 6 epochs
+  shutil.copytree(reference, tmp_path / 'run')  # the same command's run
   ckpt = tmp_path / 'run' / 'checkpoints' / 'program_000_000'
-  shutil.rmtree(ckpt / '3')
-  (ckpt / '3.orbax-checkpoint-tmp').mkdir()
-  (ckpt / '3.orbax-checkpoint-tmp' / 'partial').write_text('garbage')
-  resumed = cli(*args, workdir=tmp_path / 'run')
+  shutil.rmtree(ckpt / '6')
+  (ckpt / '6.orbax-checkpoint-tmp').mkdir()
+  (ckpt / '6.orbax-checkpoint-tmp' / 'partial').write_text('garbage')
+  resumed = cli(*RESUMABLE['single'], workdir=tmp_path / 'run')
   assert resumed.returncode == 0, resumed.stderr[-2000:]
-  assert 'resumed from the checkpoint of epoch 2' in resumed.stderr
-  assert _metrics(tmp_path / 'run') == _metrics(tmp_path / 'reference')
+  assert 'resumed from the checkpoint of epoch 5' in resumed.stderr
+  assert _metrics(tmp_path / 'run') == _metrics(reference)
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ def synthetic(
   name: str,
   *,
   num_train: int = 128,
-  num_test: int = 128,
+  num_test: int = 64,
   validation_size: int = 64,
   seed: int = 0,
   binarize: bool = False,
@@ -29,7 +29,8 @@ def synthetic(
   Args:
     name: one of :data:`DATASETS`.
     num_train: number of examples in ``train`` (the validation ones are extra).
-    num_test: number of examples in ``test``.
+    num_test: number of examples in ``test``. By default as many as ``validation``: a
+      run then evaluates both splits with one compiled program.
     validation_size: number of examples in ``validation``.
     seed: seed of the random arrays.
     binarize: as in :func:`load`.
