@@ -232,6 +232,10 @@ def apply_smoke(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   # Saved at the end (and on SIGINT/SIGTERM), not after every epoch: an orbax save costs
   # 0.3-0.7 s, more than a smoke epoch. A test that kills a run mid-way asks for epochs.
   config.checkpoint.every_epochs = 0
+  # Two seeds at most (a mean ± std and a test still have what they need), at a fraction of
+  # the time: the `seeds` and `rerun` arguments' 5 cost 2.5x as many trainings.
+  config.seeds = min(config.seeds, 2)
+  config.rerun_seeds = min(config.rerun_seeds, 2)
   config.batch_size = 32
   config.eval.batch_size = 64
   for path, values in sweep_lib.flatten(config.sweep.to_dict()).items():

@@ -188,8 +188,8 @@ RESUMABLE = {
   'chunked_sweep': [
     f'--config={ROOT}/configs/vae_mnist.py:smoke',
     EVERY_EPOCH,
-    '--config.num_epochs=4',
-    '--config.grid_chunk_size=5',
+    '--config.num_epochs=3',
+    '--config.grid_chunk_size=8',  # 16 points: the kill comes in the first of two chunks
   ],
   # SWATS's switch (traced state) and the warm restarts' step count survive the kill.
   'swats_warm_restarts': [
@@ -262,7 +262,7 @@ def test_kill_9_then_resume_is_bit_identical(tmp_path, name, reference_run):
 @pytest.mark.slow
 def test_a_run_killed_while_rerunning_its_choice_with_seeds_resumes_bit_identically(tmp_path):
   """DeepOBS's protocol: the rerun program's points are fixed by the tuning records."""
-  args = [f'--config={ROOT}/configs/mlp_mnist.py:smoke', '--config.num_epochs=4', EVERY_EPOCH]
+  args = [f'--config={ROOT}/configs/mlp_mnist.py:smoke', '--config.num_epochs=3', EVERY_EPOCH]
   args.append('--config.rerun_seeds=3')
   reference = cli(*args, workdir=tmp_path / 'reference')
   assert reference.returncode == 0, reference.stderr[-2000:]
