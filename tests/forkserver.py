@@ -24,6 +24,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+ENTRY = 'experiments.run'  # the command a child runs unless told another module
+
 # Read when a run starts, not at import: a child may set them as it likes (ours: ADAM_JAX_*).
 # JAX_PLATFORMS is read at import by jax's config; the child sets it through jax.config
 # before any backend exists.
@@ -40,7 +42,7 @@ from experiments import console, grid, plots, run
 """
 
 _SERVER = r"""
-import atexit, json, os, sys, threading, traceback
+import atexit, json, os, runpy, sys, threading, traceback
 
 sys.path[0] = os.getcwd()  # as `python -m` puts it: absolute
 reply = os.fdopen(os.dup(1), 'w', buffering=1)
@@ -62,10 +64,19 @@ def child(request):
   os.environ.update(request['env'])
   import jax  # read at import, as the server started; no backend yet
   jax.config.update('jax_platforms', request['env'].get('JAX_PLATFORMS'))
-  sys.argv = [run.__file__, *request['argv']]
   from absl import app
   try:
-    app.run(run.main, flags_parser=run.parse_flags)
+    if request['module'] == 'experiments.run':  # preloaded: its flags exist already
+      sys.argv = [run.__file__, *request['argv']]
+      app.run(run.main, flags_parser=run.parse_flags)
+    else:  # as `python -m` runs it: without the preloaded entry point's flags, which a
+      # fresh interpreter defines only if the module imports it (then again, here)
+      from absl import flags
+      for flag in flags.FLAGS.get_flags_for_module(run.__name__):
+        delattr(flags.FLAGS, flag.name)
+      del sys.modules[run.__name__], sys.modules['experiments'].run
+      sys.argv = [request['module'], *request['argv']]
+      runpy.run_module(request['module'], run_name='__main__', alter_sys=True)
     code = 0
   except SystemExit as e:
     code = e.code if isinstance(e.code, int) else int(e.code is not None)
@@ -97,7 +108,7 @@ for line in sys.stdin:
 
 
 class Child:
-  """A forked ``python -m experiments.run``, as much of ``subprocess.Popen`` as tests use."""
+  """A forked ``python -m MODULE``, as much of ``subprocess.Popen`` as tests use."""
 
   def __init__(self, server: Server, pid: int, args: list[str], stdout: str, stderr: str):
     self._server, self.pid, self.args = server, pid, args
@@ -156,12 +167,12 @@ class Server:
       self._proc.stdin.flush()
       return self._read()
 
-  def start(self, argv, env, stdout: str, stderr: str, cwd: str = ROOT) -> Child:
+  def start(self, argv, env, stdout: str, stderr: str, cwd=ROOT, module=ENTRY) -> Child:
     argv = [str(a) for a in argv]
-    request = {'op': 'start', 'argv': argv, 'env': env, 'cwd': str(cwd)}
+    request = {'op': 'start', 'argv': argv, 'env': env, 'cwd': str(cwd), 'module': module}
     pid = self.request({**request, 'stdout': stdout, 'stderr': stderr})['pid']
     self.running.add(pid)
-    return Child(self, pid, [sys.executable, '-m', 'experiments.run', *argv], stdout, stderr)
+    return Child(self, pid, [sys.executable, '-m', module, *argv], stdout, stderr)
 
   def close(self) -> None:
     self._proc.stdin.close()
@@ -197,19 +208,21 @@ def _close_all() -> None:
     _servers.popitem()[1].close()
 
 
-def popen(argv, env: dict[str, str], stdout: str, stderr: str, cwd: str = ROOT) -> Child:
-  """``python -m experiments.run *argv`` with ``env`` and ``cwd``; its output to the two files.
+def popen(argv, env: dict[str, str], stdout: str, stderr: str, cwd=ROOT, module=ENTRY) -> Child:
+  """``python -m MODULE *argv`` with ``env`` and ``cwd``; its output to the two files.
 
-  Signalled, polled and waited for as a ``subprocess.Popen``.
+  ``module``: ``experiments.run`` or another entry point of the project (``experiments.
+  reproduce``, ``experiments.benchmark``), run as ``python -m`` runs it. Signalled, polled
+  and waited for as a ``subprocess.Popen``.
   """
-  return server(env).start(argv, env, stdout, stderr, cwd)
+  return server(env).start(argv, env, stdout, stderr, cwd, module)
 
 
-def run(argv, env: dict[str, str], cwd: str = ROOT, timeout: float = 600):
-  """``subprocess.run([python, -m, experiments.run, *argv], capture_output=True, text=True)``."""
+def run(argv, env: dict[str, str], cwd=ROOT, timeout: float = 600, module=ENTRY):
+  """``subprocess.run([python, -m, MODULE, *argv], capture_output=True, text=True)``."""
   with tempfile.TemporaryDirectory() as tmp:
     out, err = os.path.join(tmp, 'stdout'), os.path.join(tmp, 'stderr')
-    proc = popen(argv, env, out, err, cwd)
+    proc = popen(argv, env, out, err, cwd, module)
     try:
       code = proc.wait(timeout=timeout)
     finally:

@@ -6,8 +6,8 @@ import json
 import math
 import os
 import subprocess
-import sys
 
+import forkserver
 import numpy as np
 import pytest
 
@@ -151,8 +151,8 @@ def test_the_full_budget_searches_the_momentum_the_optimizer_takes():
 
 
 def cli(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-  cmd = [sys.executable, '-m', 'experiments.benchmark', *args]
-  return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+  """``python -m experiments.benchmark ARGS`` (a forked child: tests/forkserver.py)."""
+  return forkserver.run(args, dict(os.environ), timeout=timeout, module='experiments.benchmark')
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 
+import forkserver
 import pytest
 from absl import flags
 from ml_collections import config_flags
@@ -129,9 +130,8 @@ def test_a_dependent_step_without_its_screen_is_skipped(tmp_path):
 def test_pipeline_end_to_end_on_synthetic_data(tmp_path):
   """--smoke runs the real commands on random arrays; the report reads their results."""
   only = 'reddi,fig4_vae,perez_cnn_screen,perez_cnn_adam'
-  cmd = [sys.executable, '-m', 'experiments.reproduce', '--smoke', f'--only={only}']
-  cmd += [f'--runs={tmp_path}/runs', f'--out={tmp_path}/out']
-  proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+  args = ['--smoke', f'--only={only}', f'--runs={tmp_path}/runs', f'--out={tmp_path}/out']
+  proc = forkserver.run(args, dict(os.environ), module='experiments.reproduce')
   assert proc.returncode == 0, proc.stderr[-3000:]
   text = (tmp_path / 'out' / 'REPORT.md').read_text()
   figures = sorted(os.listdir(tmp_path / 'out' / 'figures'))
@@ -166,8 +166,8 @@ def test_pipeline_end_to_end_on_synthetic_data(tmp_path):
 
 
 def test_unknown_experiment_is_a_usage_error():
-  cmd = [sys.executable, '-m', 'experiments.reproduce', '--only=fig9', '--report_only']
-  proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+  args = ['--only=fig9', '--report_only']
+  proc = forkserver.run(args, dict(os.environ), timeout=120, module='experiments.reproduce')
   assert proc.returncode == 2
   assert 'fig9' in proc.stdout
 
