@@ -166,6 +166,7 @@ def search(config: ml_collections.ConfigDict, path: str, *spec) -> None:
 
 # The points of a search that a smoke run keeps.
 SMOKE_SEARCH_POINTS = 4
+SMOKE_MAX_SEEDS = 2
 
 # Seeds of the report's comparisons (the `seeds` and `rerun` arguments).
 REPORT_SEEDS, QUICK_SEEDS = 5, 2
@@ -174,7 +175,10 @@ REPORT_SEEDS, QUICK_SEEDS = 5, 2
 COMMON_ARGS = {
   'fmnist': 'Fashion-MNIST instead of MNIST (the real data an offline machine has)',
   'quick': 'the reduced recipe of `make reproduce-quick` (fewer epochs and grid points)',
-  'smoke': 'a few steps on synthetic data of the real shapes (offline, seconds)',
+  'smoke': (
+    f'a few steps on synthetic data of the real shapes (offline, seconds; {SMOKE_MAX_SEEDS} '
+    'seeds at most, one checkpoint at the end)'
+  ),
   'seeds': f'every configuration with {REPORT_SEEDS} seeds (with `quick`: {QUICK_SEEDS})',
   'rerun': (
     f"DeepOBS's protocol: tune on one seed, then train the choices again with {REPORT_SEEDS} "
@@ -234,8 +238,8 @@ def apply_smoke(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   config.checkpoint.every_epochs = 0
   # Two seeds at most (a mean ± std and a test still have what they need), at a fraction of
   # the time: the `seeds` and `rerun` arguments' 5 cost 2.5x as many trainings.
-  config.seeds = min(config.seeds, 2)
-  config.rerun_seeds = min(config.rerun_seeds, 2)
+  config.seeds = min(config.seeds, SMOKE_MAX_SEEDS)
+  config.rerun_seeds = min(config.rerun_seeds, SMOKE_MAX_SEEDS)
   config.batch_size = 32
   config.eval.batch_size = 64
   for path, values in sweep_lib.flatten(config.sweep.to_dict()).items():

@@ -72,11 +72,11 @@ def get_config(arg: str | None = None):
     elif 'mlp' in args:
       config.num_epochs = 4
       common.sweep(config, 'optimizer.learning_rate', [0.003, 0.01])
-  if 'screen' in args:
-    config.seeds = SCREEN_SEEDS
-  elif args & {'adam', 'adamax'}:  # tested on seeds the screen did not choose on
+  if args & {'adam', 'adamax'}:  # tested on seeds the screen did not choose on
     config.seed = SCREEN_SEEDS
   config = common.finish(config, args)
+  if 'screen' in args:
+    config.seeds = min(SCREEN_SEEDS, common.SMOKE_MAX_SEEDS) if 'smoke' in args else SCREEN_SEEDS
   if 'quick' in args and 'cnn' in args:  # a CNN epoch costs a minute: one seed in the quick run
     config.seeds = 1
   return config

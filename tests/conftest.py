@@ -83,7 +83,7 @@ def json_from_python(script: str, *argv: str, env, cwd=ROOT, stdin=None, python=
 
 
 @pytest.fixture(scope='session')
-def made_once(tmp_path_factory):
+def made_once(tmp_path_factory, request):
   """``made_once(name, make) -> (folder, value)``: ``make(folder)`` run once in the suite.
 
   For a run that several tests compare with (an uninterrupted reference): pytest-xdist's
@@ -91,7 +91,7 @@ def made_once(tmp_path_factory):
   ``value`` is what ``make`` returned (JSON). A ``make`` that failed is tried again.
   """
   root = tmp_path_factory.getbasetemp()
-  if os.environ.get('PYTEST_XDIST_WORKER'):
+  if hasattr(request.config, 'workerinput'):  # a pytest-xdist worker
     root = root.parent  # this session's folder, above each worker's own
 
   def get(name: str, make):

@@ -8,7 +8,10 @@ the test's environment, working directory and argument list, its own pid to sign
 output in files and its exit status as the shell would see it (``-9`` when killed). Only
 what a fresh interpreter decides at import is shared, so a command whose environment
 differs in anything read at import (``PYTHONPATH``, a ``sitecustomize``, most ``JAX_*``
-variables) gets a server of its own, started with that environment.
+variables) gets a server of its own, started with that environment. The project's other
+entry points (``python -m experiments.benchmark``, ``experiments.reproduce``) run the same
+way, without the preloaded ``experiments.run``'s command-line flags, which a fresh
+interpreter of theirs would not define.
 """
 
 from __future__ import annotations

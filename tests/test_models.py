@@ -246,9 +246,13 @@ def test_initialization_compiled_for_speed_gives_the_same_bits():
 
   fast_options = train.compiler_options(init=True)
   assert fast_options.items() >= train.CPU_INIT_COMPILER_OPTIONS.items()
+  # XLA:CPU's own fusion emitters, which the suite's XLA_FLAGS turn off (tests/conftest.py),
+  # so that both sides compile as a user's run does (how many threads generate the code
+  # changes no instruction).
+  users = {'xla_cpu_use_fusion_emitters': True}
   x = jnp.zeros((1, 8, 8, 1), jnp.float32)
-  fast = jax.jit(init, compiler_options=fast_options)(3, x)
-  # XLA:CPU's default level, whatever XLA_FLAGS says (the suite's is 1: tests/conftest.py).
-  default = jax.jit(init, compiler_options={'xla_backend_optimization_level': 2})(3, x)
+  fast = jax.jit(init, compiler_options={**users, **fast_options})(3, x)
+  default_level = {**users, 'xla_backend_optimization_level': 2}
+  default = jax.jit(init, compiler_options=default_level)(3, x)
   for a, b in zip(jax.tree.leaves(fast), jax.tree.leaves(default), strict=True):
     np.testing.assert_array_equal(a, b)

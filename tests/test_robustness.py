@@ -189,7 +189,7 @@ RESUMABLE = {
     f'--config={ROOT}/configs/vae_mnist.py:smoke',
     EVERY_EPOCH,
     '--config.num_epochs=3',
-    '--config.grid_chunk_size=8',  # 16 points: the kill comes in the first of two chunks
+    '--config.grid_chunk_size=12',  # 16 points: two chunks, the second padded
   ],
   # SWATS's switch (traced state) and the warm restarts' step count survive the kill.
   'swats_warm_restarts': [
@@ -250,6 +250,8 @@ def test_kill_9_then_resume_is_bit_identical(tmp_path, name, reference_run):
   resumed = cli(*args, workdir=tmp_path / 'killed')
   assert resumed.returncode == 0, resumed.stderr[-2000:]
   assert 'resum' in resumed.stderr
+  if name == 'chunked_sweep':  # killed in its first chunk, which resumes from a checkpoint
+    assert 'chunk 1/2: resumed from the checkpoint of epoch' in resumed.stderr
   ours, theirs = _metrics(tmp_path / 'killed'), _metrics(reference)
   assert ours == theirs  # same evaluations, bit for bit; none missing, none duplicated
   keys = [(r['grid_index'], r['step'], r['split'], r.get('param')) for r in ours]
@@ -262,7 +264,7 @@ def test_kill_9_then_resume_is_bit_identical(tmp_path, name, reference_run):
 @pytest.mark.slow
 def test_a_run_killed_while_rerunning_its_choice_with_seeds_resumes_bit_identically(tmp_path):
   """DeepOBS's protocol: the rerun program's points are fixed by the tuning records."""
-  args = [f'--config={ROOT}/configs/mlp_mnist.py:smoke', '--config.num_epochs=3', EVERY_EPOCH]
+  args = [f'--config={ROOT}/configs/mlp_mnist.py:smoke', '--config.num_epochs=4', EVERY_EPOCH]
   args.append('--config.rerun_seeds=3')
   reference = cli(*args, workdir=tmp_path / 'reference')
   assert reference.returncode == 0, reference.stderr[-2000:]

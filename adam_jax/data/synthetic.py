@@ -29,8 +29,9 @@ def synthetic(
   Args:
     name: one of :data:`DATASETS`.
     num_train: number of examples in ``train`` (the validation ones are extra).
-    num_test: number of examples in ``test``. By default as many as ``validation``: a
-      run then evaluates both splits with one compiled program.
+    num_test: number of examples in ``test``: 64 by default, as many as the default
+      ``validation_size``, so that a smoke run evaluates both splits with one compiled
+      program.
     validation_size: number of examples in ``validation``.
     seed: seed of the random arrays.
     binarize: as in :func:`load`.
