@@ -189,7 +189,7 @@ RESUMABLE = {
     f'--config={ROOT}/configs/vae_mnist.py:smoke',
     EVERY_EPOCH,
     '--config.num_epochs=3',
-    '--config.grid_chunk_size=12',  # 16 points: two chunks, the second padded
+    '--config.grid_chunk_size=9',  # 16 points: two chunks, the second padded
   ],
   # SWATS's switch (traced state) and the warm restarts' step count survive the kill.
   'swats_warm_restarts': [

@@ -421,7 +421,7 @@ def test_diagnostics_run_with_every_kind_of_optimizer_state(name):
 
 @pytest.mark.slow
 def test_diagnostics_records_and_figure(tmp_path):
-  config = load_config('cnn_cifar')
+  config = load_config('perez_mnist', 'cnn,smoke')  # §6.3's diagnostics run is on this CNN
   config.sweep = ml_collections.ConfigDict()
   config.num_epochs = 2
   config.diagnostics = True
