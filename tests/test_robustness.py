@@ -129,7 +129,7 @@ def test_single_run_stops_at_a_non_finite_loss_keeping_its_checkpoint(tmp_path, 
   config = _single_run_config()
   with pytest.raises(programs.RunError) as error:
     grid.run(config, str(tmp_path))
-  steps_per_epoch = 128 // config.batch_size  # data.synthetic: 128 examples
+  steps_per_epoch = len(programs.load_dataset(config).train[1]) // config.batch_size
   message = str(error.value)
   assert f'non-finite at step {steps_per_epoch + 1} (epoch 2)' in message
   assert 'last finite loss: ' in message and f'at step {steps_per_epoch}' in message

@@ -287,6 +287,7 @@ def test_rerun_seeds_come_after_every_tuning_seed(how):
 def test_log_every_steps_records_window_means_of_the_training_loss(tmp_path):
   config = load_config('mlp_mnist')
   config.sweep = ml_collections.ConfigDict()
+  config.batch_size = 16  # 4 steps an epoch: a window of 3, then one cut short by the epoch
   config.log_every_steps = 1
   run_experiment(config, tmp_path / 'every1')
   records = read_metrics(tmp_path / 'every1')
