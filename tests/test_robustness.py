@@ -124,6 +124,31 @@ def _single_run_config():
   return config
 
 
+def test_a_restored_state_is_placed_as_a_fresh_one_so_its_programs_are_the_same(tmp_path):
+  """Orbax commits what it restores to a device; the fresh state is uncommitted. A resumed
+  run must lower (and so compile, or find in the cache) the very programs a fresh run does."""
+  import jax
+
+  from experiments import optimizers, rundir
+
+  config = _single_run_config()  # an MLP with dropout: its state holds PRNG keys too
+  dataset = programs.load_dataset(config)
+  trainer = train_lib.GridTrainer(
+    programs.build_task(config, dataset),
+    optimizers.config_factory(config),
+    optimizers.point_hparams(config),
+  )
+  fresh = trainer.init({}, jnp.asarray(dataset.train[0]))
+  run = rundir.RunDir(str(tmp_path), config)
+  run.checkpoint('000_000', 1, fresh, force=True)
+  restored = run.restore('000_000', 1, fresh)
+  placed = lambda tree: [(a.committed, a.sharding) for a in jax.tree.leaves(tree)]  # noqa: E731
+  assert placed(restored) == placed(fresh)
+  assert jax.tree.all(jax.tree.map(lambda a, b: bool((a == b).all()), restored, fresh))
+  step = jax.jit(lambda state: jax.tree.map(lambda a: a + 1, state))
+  assert step.lower(restored).as_text() == step.lower(fresh).as_text()
+
+
 def test_single_run_stops_at_a_non_finite_loss_keeping_its_checkpoint(tmp_path, monkeypatch):
   _poison_from_epoch(monkeypatch, 1)
   config = _single_run_config()
