@@ -71,7 +71,11 @@ def _placed_like(value: Any, template: Any) -> Any:
   """``value`` uncommitted where ``template`` is an uncommitted array, else as it is."""
   import jax  # noqa: PLC0415
 
-  if isinstance(template, jax.Array) and not template.committed and value.committed:
+  if (
+    isinstance(template, jax.Array)
+    and not template.committed
+    and getattr(value, 'committed', False)
+  ):
     return jax.device_put(np.asarray(value))  # no device given: uncommitted
   return value
 

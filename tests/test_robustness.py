@@ -131,7 +131,7 @@ def test_a_restored_state_is_placed_as_a_fresh_one_so_its_programs_are_the_same(
 
   from experiments import optimizers, rundir
 
-  config = _single_run_config()  # an MLP with dropout: its state holds PRNG keys too
+  config = _single_run_config()  # an MLP; its state holds a PRNG key (uint32) too
   dataset = programs.load_dataset(config)
   trainer = train_lib.GridTrainer(
     programs.build_task(config, dataset),
