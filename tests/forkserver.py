@@ -11,7 +11,10 @@ differs in anything read at import (``PYTHONPATH``, a ``sitecustomize``, most ``
 variables) gets a server of its own, started with that environment. The project's other
 entry points (``python -m experiments.benchmark``, ``experiments.reproduce``) run the same
 way, without the preloaded ``experiments.run``'s command-line flags, which a fresh
-interpreter of theirs would not define.
+interpreter of theirs would not define. Their own steps (``experiments.steps`` starts each
+as ``python -m experiments.run ...``) are forked by the same server, asked over a socket:
+siblings of the entry point with its environment, working directory and output files at
+the time, signalled and waited for by it as the processes ``subprocess.Popen`` would give.
 """
 
 from __future__ import annotations
@@ -45,17 +48,75 @@ from experiments import console, grid, plots, run
 """
 
 _SERVER = r"""
-import atexit, json, os, runpy, sys, threading, traceback
+import atexit, json, os, runpy, selectors, socket, subprocess, sys, tempfile, threading, time
+import traceback
 
 sys.path[0] = os.getcwd()  # as `python -m` puts it: absolute
 reply = os.fdopen(os.dup(1), 'w', buffering=1)
 os.dup2(2, 1)  # a stray print cannot reach the replies
 exec(PRELOAD)
 assert threading.active_count() == 1, 'a preloaded module started a thread: fork is unsafe'
+# Where an entry point's own `python -m experiments.run` children are asked for (below).
+address = os.path.join(tempfile.mkdtemp(prefix='forkserver'), 'socket')
+listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+listener.bind(address)
+listener.listen()
+selector = selectors.DefaultSelector()
 reply.write(json.dumps({'ready': os.getpid()}) + '\n')
 
 
+def receive(connection):
+  # One JSON line from a socket.
+  data = b''
+  while not data.endswith(b'\n'):
+    chunk = connection.recv(1 << 16)
+    if not chunk:
+      raise EOFError('the fork server closed the connection')
+    data += chunk
+  return json.loads(data)
+
+
+def ask(message):
+  # One request to this server from a child of it (an entry point): its reply.
+  with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+    connection.connect(address)
+    connection.sendall((json.dumps(message) + '\n').encode())
+    return receive(connection)
+
+
+class Run:
+  # An entry point's `python -m experiments.run ARGS` child (experiments.steps), as much of
+  # subprocess.Popen as it uses: a sibling forked by the server, not a fresh interpreter.
+
+  def __init__(self, args, stdout, stderr):
+    self.args, self.returncode = args, None
+    request = {'op': 'start', 'argv': args[3:], 'env': dict(os.environ), 'cwd': os.getcwd()}
+    self.pid = ask({**request, 'module': args[2], 'stdout': stdout, 'stderr': stderr})['pid']
+
+  def poll(self):
+    if self.returncode is None:
+      self.returncode = ask({'op': 'poll', 'pid': self.pid})['returncode']
+    return self.returncode
+
+  def wait(self, timeout=None):
+    while self.poll() is None:
+      time.sleep(0.02)
+    return self.returncode
+
+  def send_signal(self, sig):
+    if self.poll() is None:
+      os.kill(self.pid, sig)
+
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *exc):
+    self.wait()
+
+
 def child(request):
+  listener.close()
+  selector.close()
   null = os.open(os.devnull, os.O_RDONLY)
   os.dup2(null, 0)
   for fd, path in ((1, request['stdout']), (2, request['stderr'])):
@@ -78,6 +139,17 @@ def child(request):
       for flag in flags.FLAGS.get_flags_for_module(run.__name__):
         delattr(flags.FLAGS, flag.name)
       del sys.modules[run.__name__], sys.modules['experiments'].run
+      # Its own `python -m experiments.run` children (each step of a driver) are forked by
+      # the server too, with the output files and, when they start, the environment and
+      # working directory this process has then: as Popen would start them.
+      popen = subprocess.Popen
+
+      def forked_or_started(args, *rest, **options):
+        if list(args[:3]) == [sys.executable, '-m', 'experiments.run'] and not rest and not options:
+          return Run(list(args), request['stdout'], request['stderr'])
+        return popen(args, *rest, **options)
+
+      subprocess.Popen = forked_or_started
       sys.argv = [request['module'], *request['argv']]
       runpy.run_module(request['module'], run_name='__main__', alter_sys=True)
     code = 0
@@ -93,20 +165,44 @@ def child(request):
   os._exit(code)
 
 
-for line in sys.stdin:
-  request = json.loads(line)
+def answer(request, connection=None):
   if request['op'] == 'start':
     pid = os.fork()
     if pid == 0:
       try:
+        if connection is not None:
+          connection.close()
         child(request)
       finally:
         os._exit(70)
-    reply.write(json.dumps({'pid': pid}) + '\n')
-  elif request['op'] == 'poll':
-    pid, status = os.waitpid(request['pid'], os.WNOHANG)
-    code = os.waitstatus_to_exitcode(status) if pid else None
-    reply.write(json.dumps({'returncode': code}) + '\n')
+    return {'pid': pid}
+  pid, status = os.waitpid(request['pid'], os.WNOHANG)  # 'poll'
+  return {'returncode': os.waitstatus_to_exitcode(status) if pid else None}
+
+
+# Requests from the test process (stdin, one JSON line each, answered on `reply`) and from
+# the entry points this server forked (the socket, one request per connection).
+selector.register(0, selectors.EVENT_READ, 'stdin')
+selector.register(listener, selectors.EVENT_READ, 'socket')
+pending = b''
+while True:
+  for key, _ in selector.select():
+    if key.data == 'socket':
+      connection, _ = listener.accept()
+      with connection:
+        request = receive(connection)
+        connection.sendall((json.dumps(answer(request, connection)) + '\n').encode())
+      continue
+    data = os.read(0, 1 << 16)
+    if not data:  # the test process closed stdin: done
+      listener.close()
+      os.unlink(address)
+      os.rmdir(os.path.dirname(address))
+      sys.exit(0)
+    pending += data
+    while b'\n' in pending:
+      line, pending = pending.split(b'\n', 1)
+      reply.write(json.dumps(answer(json.loads(line))) + '\n')
 """
 
 

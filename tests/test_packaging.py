@@ -38,29 +38,31 @@ def source_modules() -> set[str]:
   }
 
 
-# Session-scoped: the slow test of this module runs first (conftest.py), away from the
-# others, and a module scope would build the wheel again for them.
 @pytest.fixture(scope='session')
-def wheel(tmp_path_factory) -> Path:
-  """The project's wheel, built offline from a copy of its sources."""
-  tmp = tmp_path_factory.mktemp('wheel')
-  src = tmp / 'src'
-  src.mkdir()
-  for name in SOURCES:
-    if (ROOT / name).exists():
-      shutil.copy2(ROOT / name, src / name)
-  for package in PACKAGES:
-    shutil.copytree(ROOT / package, src / package, ignore=shutil.ignore_patterns('__pycache__'))
-  cmd = [sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '--no-index']
-  proc = subprocess.run(
-    [*cmd, '--quiet', '-w', str(tmp / 'dist'), str(src)],
-    capture_output=True,
-    text=True,
-    timeout=300,
-  )
-  assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-  (found,) = (tmp / 'dist').glob('adam_jax-*.whl')
-  return found
+def wheel(made_once) -> Path:
+  """The project's wheel, built offline from a copy of its sources, once in the suite."""
+
+  def build(tmp: Path) -> str:
+    src = tmp / 'src'
+    src.mkdir(parents=True)
+    for name in SOURCES:
+      if (ROOT / name).exists():
+        shutil.copy2(ROOT / name, src / name)
+    for package in PACKAGES:
+      shutil.copytree(ROOT / package, src / package, ignore=shutil.ignore_patterns('__pycache__'))
+    cmd = [sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '--no-index']
+    proc = subprocess.run(
+      [*cmd, '--quiet', '-w', str(tmp / 'dist'), str(src)],
+      capture_output=True,
+      text=True,
+      timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    (found,) = (tmp / 'dist').glob('adam_jax-*.whl')
+    return found.name
+
+  folder, name = made_once('wheel', build)
+  return folder / 'dist' / name
 
 
 @pytest.fixture(scope='session')

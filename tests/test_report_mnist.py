@@ -179,7 +179,7 @@ def built(runs, tmp_path_factory):
 
   out = tmp_path_factory.mktemp('out')
   r = report.build(str(runs), str(out), COMMANDS)
-  text = pathlib.Path(report.write(str(runs), str(out), COMMANDS)).read_text()
+  text = pathlib.Path(report.render(r)).read_text()
   return r, text
 
 

@@ -233,8 +233,7 @@ def test_the_report_is_one_holm_family_with_each_raw_and_adjusted_p(runs, tmp_pa
   assert [c.p_adjusted for c in tested] == pytest.approx(expected)
   for c in tested:
     assert c.verdict == (c.if_significant if c.p_adjusted < 0.05 else 'not resolved')
-  path = report.write(runs, str(tmp_path), COMMANDS)
-  text = pathlib.Path(path).read_text()
+  text = pathlib.Path(report.render(r)).read_text()
   assert "Holm's step-down procedure (Holm–Bonferroni)" in text
   assert "## Every test of this report: one family, Holm's correction" in text
   for c in tested:  # each test's raw and adjusted p, in the list of tests

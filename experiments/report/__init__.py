@@ -91,9 +91,17 @@ def write(
   Raises:
     ValueError: When ``readme`` has no findings block (the report is written first).
   """
+  return render(build(runs, out, commands, quick), failed, readme)
+
+
+def render(r: Report, failed: dict[str, str] | None = None, readme: str | None = None) -> str:
+  """Writes the REPORT.md of a :func:`build` result (its figures are drawn); its path.
+
+  ``failed`` and ``readme`` as in :func:`write`.
+  """
   import jax  # noqa: PLC0415
 
-  r = build(runs, out, commands, quick)
+  runs, out, commands, quick = r.runs, r.out, r.commands, r.quick
   total = sum(run.train_wall_time_s for run in (r.run(n) for n in commands) if run is not None)
   head = [
     '# Reproduction report' + (' (quick variant: reduced grids and epochs)' if quick else ''),
