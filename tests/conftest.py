@@ -57,6 +57,13 @@ def pytest_collection_modifyitems(items):
   items.sort(key=lambda item: item.get_closest_marker('slow') is None)
 
 
+def cli_env(**extra: str) -> dict[str, str]:
+  """The environment of a command a test starts: this one, the repository's root on
+  PYTHONPATH, and ``extra``. The same PYTHONPATH everywhere lets one fork server per
+  worker (tests/forkserver.py) serve every command: a server is per import environment."""
+  return {**os.environ, 'PYTHONPATH': ROOT, **extra}
+
+
 def json_from_8_cpu_devices(script: str, *argv: str):
   """Runs ``python -c script argv...`` on 8 CPU devices; returns its last line as JSON.
 

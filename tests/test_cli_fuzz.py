@@ -21,6 +21,7 @@ from pathlib import Path
 
 import forkserver
 import pytest
+from conftest import cli_env as suite_env
 from conftest import run_cli_forked
 
 from adam_jax import OPTIMIZERS, optimizer_hparams
@@ -228,7 +229,7 @@ def random_real_case(k: int) -> list[str]:
 
 def cli_env(**env: str) -> dict[str, str]:
   """The environment of the commands: this one, on the CPU, plus ``env``."""
-  return {**os.environ, 'JAX_PLATFORMS': 'cpu', **env}
+  return suite_env(JAX_PLATFORMS='cpu', **env)
 
 
 def run_cli(*args: str, cwd: Path | str = ROOT, **env: str) -> subprocess.CompletedProcess:

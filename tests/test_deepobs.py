@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 
 import flax.linen as nn
 import forkserver
@@ -16,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import cli_env
 from test_experiments import ROOT, read_metrics
 
 from adam_jax import layers, models
@@ -148,7 +148,7 @@ def test_config_is_deepobs_problem_with_adam_at_its_tuned_alpha():
 @pytest.mark.slow
 def test_smoke_run_from_the_command_line(tmp_path):
   argv = [f'--config={ROOT}/configs/fmnist_2c2d.py:smoke', f'--workdir={tmp_path}']
-  proc = forkserver.run(argv, {**os.environ, 'PYTHONPATH': ROOT}, cwd=tmp_path)
+  proc = forkserver.run(argv, cli_env(), cwd=tmp_path)
   assert proc.returncode == 0, proc.stderr[-3000:]
   records = read_metrics(str(tmp_path))
   tests = [r for r in records if r['split'] == 'test']

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import pytest
-from conftest import json_from_8_cpu_devices
+from conftest import cli_env, json_from_8_cpu_devices
 
 from adam_jax import data, models, train
 from experiments import optimizers, plots, programs, results, sweep, validate
@@ -108,7 +108,7 @@ def test_smoke_run_of_every_config(name, tmp_path):
 def run_smoke_cli(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
   """`python -m experiments.run` of lr_mnist's smoke config for one epoch, plus ``args``."""
   argv = [f'--config={ROOT}/configs/lr_mnist.py:smoke', '--config.num_epochs=1', *args]
-  return forkserver.run(argv, {**os.environ, 'PYTHONPATH': ROOT}, cwd=cwd)
+  return forkserver.run(argv, cli_env(), cwd=cwd)
 
 
 def test_cli_with_override_and_default_workdir(tmp_path):

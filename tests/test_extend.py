@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import signal
 import time
 
 import forkserver
 import pytest
+from conftest import cli_env
 
 from configs import common
 from experiments import extend, select
@@ -123,7 +123,7 @@ def _run(workdir, *extra) -> forkserver.Child:
     *extra,
   ]
   log = f'{workdir}.log'
-  return forkserver.popen(argv, dict(os.environ), log, log)
+  return forkserver.popen(argv, cli_env(), log, log)
 
 
 def _output(child: forkserver.Child) -> str:

@@ -10,6 +10,7 @@ import subprocess
 import forkserver
 import numpy as np
 import pytest
+from conftest import cli_env
 
 from configs import benchmark as problems_config
 from experiments import baselines, programs, suite, targets, validate
@@ -152,7 +153,7 @@ def test_the_full_budget_searches_the_momentum_the_optimizer_takes():
 
 def cli(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
   """``python -m experiments.benchmark ARGS`` (a forked child: tests/forkserver.py)."""
-  return forkserver.run(args, dict(os.environ), timeout=timeout, module='experiments.benchmark')
+  return forkserver.run(args, cli_env(), timeout=timeout, module='experiments.benchmark')
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ import sys
 import forkserver
 import pytest
 from absl import flags
+from conftest import cli_env
 from ml_collections import config_flags
 
 from experiments import archive, programs, reproduce, results, rundir, select, steps, validate
@@ -131,7 +132,7 @@ def test_pipeline_end_to_end_on_synthetic_data(tmp_path):
   """--smoke runs the real commands on random arrays; the report reads their results."""
   only = 'reddi,fig4_vae,perez_cnn_screen,perez_cnn_adam'
   args = ['--smoke', f'--only={only}', f'--runs={tmp_path}/runs', f'--out={tmp_path}/out']
-  proc = forkserver.run(args, dict(os.environ), module='experiments.reproduce')
+  proc = forkserver.run(args, cli_env(), module='experiments.reproduce')
   assert proc.returncode == 0, proc.stderr[-3000:]
   text = (tmp_path / 'out' / 'REPORT.md').read_text()
   figures = sorted(os.listdir(tmp_path / 'out' / 'figures'))
@@ -169,7 +170,7 @@ def test_pipeline_end_to_end_on_synthetic_data(tmp_path):
 
 def test_unknown_experiment_is_a_usage_error():
   args = ['--only=fig9', '--report_only']
-  proc = forkserver.run(args, dict(os.environ), timeout=120, module='experiments.reproduce')
+  proc = forkserver.run(args, cli_env(), timeout=120, module='experiments.reproduce')
   assert proc.returncode == 2
   assert 'fig9' in proc.stdout
 

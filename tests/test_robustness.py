@@ -14,14 +14,14 @@ import time
 import forkserver
 import jax.numpy as jnp
 import pytest
-from conftest import run_cli_forked
+from conftest import cli_env, run_cli_forked
 from test_cli_fuzz import check_exit, describe
 
 from adam_jax import train as train_lib
 from experiments import grid, programs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENV = {**os.environ, 'PYTHONPATH': ROOT, 'ADAM_JAX_OFFLINE': '1'}
+ENV = cli_env(ADAM_JAX_OFFLINE='1')
 SMOKE = f'--config={ROOT}/configs/lr_mnist.py:smoke'
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import forkserver
 import ml_collections
 import numpy as np
 import pytest
+from conftest import cli_env
 
 from configs import common, lr_mnist
 from experiments import programs, search, validate
@@ -156,7 +155,7 @@ def test_a_space_without_points_and_a_path_both_swept_and_searched_are_refused()
 def test_bad_search_bounds_exit_2_with_one_line():
   argv = [f'--config={ROOT}/configs/lr_mnist.py:smoke', '--config.search.points=8']
   argv += ['--search=optimizer.learning_rate=log_uniform,1,0.1']
-  proc = forkserver.run(argv, dict(os.environ))
+  proc = forkserver.run(argv, cli_env())
   assert proc.returncode == 2
   assert proc.stderr.strip().splitlines() == [
     "error: config.search.space.optimizer.learning_rate = ('log_uniform', 1, 0.1): bounds "
