@@ -210,6 +210,7 @@ def test_a_chunked_grid_with_seeds_equals_an_unchunked_one(tmp_path):
   config.num_epochs = 1
   config.seeds = 2
   sweep.set_path(config.sweep, 'optimizer.learning_rate', (1e-3, 1e-2))
+  sweep.set_path(config.sweep, 'optimizer.b2', (0.99,))  # 8 configurations, 16 points
   whole = run_experiment(config, tmp_path / 'whole')
   config.grid_chunk_size = 3  # points of one configuration land in different chunks
   chunked = run_experiment(config, tmp_path / 'chunked')
