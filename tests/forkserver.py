@@ -99,7 +99,10 @@ class Run:
     return self.returncode
 
   def wait(self, timeout=None):
+    deadline = None if timeout is None else time.monotonic() + timeout
     while self.poll() is None:
+      if deadline is not None and time.monotonic() > deadline:
+        raise subprocess.TimeoutExpired(self.args, timeout)
       time.sleep(0.02)
     return self.returncode
 
