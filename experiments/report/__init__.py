@@ -95,7 +95,7 @@ def write(
 
 
 def render(r: Report, failed: dict[str, str] | None = None, readme: str | None = None) -> str:
-  """Writes the REPORT.md of a :func:`build` result (its figures are drawn); its path.
+  """Writes ``REPORT.md`` of a :func:`build` result, whose figures build drew; its path.
 
   ``failed`` and ``readme`` as in :func:`write`.
   """
