@@ -228,7 +228,7 @@ def random_real_case(k: int) -> list[str]:
 
 
 def cli_env(**env: str) -> dict[str, str]:
-  """The environment of the commands: this one, on the CPU, plus ``env``."""
+  """The environment of the commands: the suite's (conftest.cli_env), on the CPU, plus ``env``."""
   return suite_env(JAX_PLATFORMS='cpu', **env)
 
 
