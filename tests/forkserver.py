@@ -48,13 +48,17 @@ from experiments import console, grid, plots, run
 """
 
 _SERVER = r"""
-import atexit, json, os, runpy, selectors, socket, subprocess, sys, tempfile, threading, time
-import traceback
+import atexit, importlib.util, json, os, runpy, selectors, socket, subprocess, sys, tempfile
+import threading, traceback
 
 sys.path[0] = os.getcwd()  # as `python -m` puts it: absolute
 reply = os.fdopen(os.dup(1), 'w', buffering=1)
 os.dup2(2, 1)  # a stray print cannot reach the replies
 exec(PRELOAD)
+# This file, for what the server's children share with the test process's (Polled).
+spec = importlib.util.spec_from_file_location('forkserver', FORKSERVER)
+forkserver = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(forkserver)
 assert threading.active_count() == 1, 'a preloaded module started a thread: fork is unsafe'
 # Where an entry point's own `python -m experiments.run` children are asked for (below).
 address = os.path.join(tempfile.mkdtemp(prefix='forkserver'), 'socket')
@@ -84,7 +88,7 @@ def ask(message):
     return receive(connection)
 
 
-class Run:
+class Run(forkserver.Polled):
   # An entry point's `python -m experiments.run ARGS` child (experiments.steps), as much of
   # subprocess.Popen as it uses: a sibling forked by the server, not a fresh interpreter.
 
@@ -97,18 +101,6 @@ class Run:
     if self.returncode is None:
       self.returncode = ask({'op': 'poll', 'pid': self.pid})['returncode']
     return self.returncode
-
-  def wait(self, timeout=None):
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while self.poll() is None:
-      if deadline is not None and time.monotonic() > deadline:
-        raise subprocess.TimeoutExpired(self.args, timeout)
-      time.sleep(0.02)
-    return self.returncode
-
-  def send_signal(self, sig):
-    if self.poll() is None:
-      os.kill(self.pid, sig)
 
   def __enter__(self):
     return self
@@ -209,20 +201,19 @@ while True:
 """
 
 
-class Child:
-  """A forked ``python -m MODULE``, as much of ``subprocess.Popen`` as tests use."""
+class Polled:
+  """What ``subprocess.Popen`` adds to ``poll()``: ``wait``, ``send_signal``, ``kill``.
 
-  def __init__(self, server: Server, pid: int, args: list[str], stdout: str, stderr: str):
-    self._server, self.pid, self.args = server, pid, args
-    self.stdout_path, self.stderr_path = stdout, stderr
-    self.returncode: int | None = None
+  For a forked child, whose subclass polls it through the server that forked it (the test
+  process's :class:`Child`, and a driver's own steps in the server).
+  """
+
+  pid: int
+  args: list[str]
+  returncode: int | None
 
   def poll(self) -> int | None:
-    if self.returncode is None:
-      self.returncode = self._server.request({'op': 'poll', 'pid': self.pid})['returncode']
-      if self.returncode is not None:
-        self._server.running.discard(self.pid)
-    return self.returncode
+    raise NotImplementedError
 
   def wait(self, timeout: float | None = None) -> int:
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -240,6 +231,22 @@ class Child:
     self.send_signal(9)
 
 
+class Child(Polled):
+  """A forked ``python -m MODULE``, as much of ``subprocess.Popen`` as tests use."""
+
+  def __init__(self, server: Server, pid: int, args: list[str], stdout: str, stderr: str):
+    self._server, self.pid, self.args = server, pid, args
+    self.stdout_path, self.stderr_path = stdout, stderr
+    self.returncode: int | None = None
+
+  def poll(self) -> int | None:
+    if self.returncode is None:
+      self.returncode = self._server.request({'op': 'poll', 'pid': self.pid})['returncode']
+      if self.returncode is not None:
+        self._server.running.discard(self.pid)
+    return self.returncode
+
+
 class Server:
   """One interpreter that imported the entry point, forking a child per command."""
 
@@ -248,7 +255,7 @@ class Server:
     self.running: set[int] = set()  # children not yet waited for
     self._lock = threading.Lock()
     self._proc = subprocess.Popen(
-      [sys.executable, '-c', f'PRELOAD = {PRELOAD!r}\n{_SERVER}'],
+      [sys.executable, '-c', f'PRELOAD = {PRELOAD!r}\nFORKSERVER = {__file__!r}\n{_SERVER}'],
       cwd=ROOT,
       env=self.env,
       stdin=subprocess.PIPE,
