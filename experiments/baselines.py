@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import datetime
 import os
-import platform
 import re
 from typing import Any
 
 from experiments import sweep as sweep_lib
 from experiments.plots import steps_per_epoch
 from experiments.results import Run
-from experiments.rundir import dump_json, read
+from experiments.rundir import dump_json, machine, read
 
 FORMAT = 1
 DEFAULT_DIR = os.path.join('results', 'baselines')
@@ -120,17 +119,6 @@ def epoch_time_s(rec: dict[str, Any]) -> float | None:
 def slug(optimizer: str) -> str:
   """An optimizer name as a file name: 'optax.lion', 'my_pkg.mod_make_opt'."""
   return re.sub(r'[^A-Za-z0-9._-]+', '_', optimizer)
-
-
-def machine() -> str:
-  """'2 CPU cores, x86_64, jax 0.4.38 on cpu (cpu)': where records are made."""
-  import jax  # noqa: PLC0415
-
-  device = jax.devices()[0]
-  return (
-    f'{os.cpu_count()} CPU cores, {platform.machine()}, jax {jax.__version__} on '
-    f'{device.platform} ({device.device_kind})'
-  )
 
 
 def write(

@@ -25,7 +25,7 @@ from experiments import console, distributed, extend, optimizers, programs, sear
 from experiments import sweep as sweep_lib
 from experiments.point import Point, points_from_records
 from experiments.programs import RunError
-from experiments.rundir import RunDir
+from experiments.rundir import RunDir, machine
 
 
 def grid_strategy(
@@ -92,6 +92,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, fresh: bool = False) ->
     )
     summary |= extend.summary(config, tuning, points, extends)
     summary |= search.summary(config)  # the drawn points, to read or give again as a list
+    summary['machine'] = machine()  # the report says where each run was made
     rundir.finish(summary)
     return summary
 

@@ -189,6 +189,11 @@ class Run:
     return sum(medians)
 
   @property
+  def machine(self) -> str | None:
+    """Where the run was finished (``rundir.machine``); None for a run made before it was kept."""
+    return self.summary.get('machine')
+
+  @property
   def train_wall_time_s(self) -> float:
     """Seconds of training, over every process that trained the run."""
     return self.summary.get('train_wall_time_s', self.summary['wall_time_s'])

@@ -15,7 +15,7 @@ import shutil
 import ml_collections
 import pytest
 
-from experiments import extend, reproduce, results, significance
+from experiments import extend, report, reproduce, results, significance
 from experiments import sweep as sweep_lib
 from experiments.point import Point
 from experiments.report import edges, references
@@ -332,3 +332,17 @@ def test_each_optimizer_at_its_own_epsilon(built):
   assert 'with its ε = 1e-09 as the tolerance of the switch test' in text  # SWATS's own
   table = _section(text, '## Figure 3, §6.3')
   assert '| 1e-09 | 0.1 |' in table  # median √v̂ / ε against Adam's own 1e-8
+
+
+def test_the_header_says_where_each_run_was_made():
+  class Made:  # what the header reads of a Run
+    def __init__(self, machine, seconds):
+      self.machine, self.train_wall_time_s = machine, seconds
+
+  cpu, gpu = '2 CPU cores, x86_64, jax 0.10.2 on cpu (cpu)', '16 CPU cores, jax on gpu (H200)'
+  assert report.machines({'a': Made(cpu, 60), 'b': Made(cpu, 1)}) == f'Made on {cpu}.'
+  said = report.machines({'a': Made(None, 7200), 'b': Made(gpu, 90), 'c': Made(gpu, 30)})
+  assert said == (
+    'Made on a machine the runs did not record (made before a run kept it): a (2h00m00s of '
+    f'training); on {gpu}: b, c (2m00s of training).'
+  )
