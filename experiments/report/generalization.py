@@ -28,7 +28,7 @@ def name(c) -> str:
 
 def section(r: Report) -> None:
   """The chosen setting of each optimizer, its training loss and test accuracy, verdicts."""
-  runs = [r.run(name) for name in RUNS]
+  runs = [r.run(run_name) for run_name in RUNS]
   r.lines += [
     '## Generalization: Wilson et al. (2017) and the follow-ups that answer them',
     '',
