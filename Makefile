@@ -51,7 +51,8 @@ bench-gpu: install
 	$(BIN)/python -m benchmarks.bench_sweep --figure4 --models mlp --sizes 1,2,4,8,16,32,64,128,256
 
 # The reproduction report: every experiment of results/REPORT.md from its config, then the
-# report and its figures (results/figures). About 2 hours on 2 CPU cores; rerunning reuses
+# report and its figures (results/figures). More than 11 hours of training on 2 CPU cores
+# (its CNN steps took 10 minutes on one H200: the README says which ran where); rerunning reuses
 # finished runs (runs/reproduce/) and resumes interrupted ones. The quick variant (reduced
 # grids and epochs, under 20 minutes) writes results/quick/ from runs/reproduce_quick/.
 reproduce: install

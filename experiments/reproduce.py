@@ -1,6 +1,6 @@
 r"""Reproduces the papers' experiments and writes the report: ``make reproduce``.
 
-  python -m experiments.reproduce              # full: results/REPORT.md (about 2 h on 2 CPU cores)
+  python -m experiments.reproduce              # full: results/REPORT.md (> 11 h on 2 CPU cores)
   python -m experiments.reproduce --quick      # reduced grids and epochs: results/quick/ (< 20 min)
   python -m experiments.reproduce --only=reddi,fig1_lr   # some experiments, then the report
   python -m experiments.reproduce --report_only          # the report from the runs that exist
