@@ -17,8 +17,8 @@ from typing import Any
 
 from experiments import sweep as sweep_lib
 from experiments.plots import steps_per_epoch
-from experiments.results import Run
-from experiments.rundir import dump_json, machine, read
+from experiments.results import Run, machine
+from experiments.rundir import dump_json, read
 
 FORMAT = 1
 DEFAULT_DIR = os.path.join('results', 'baselines')

@@ -28,7 +28,7 @@ import sys
 from absl import app, flags
 
 from configs import benchmark as problems_config
-from experiments import baselines, rundir, suite
+from experiments import baselines, results, suite
 from experiments import steps as steps_lib
 from experiments.console import duration
 from experiments.report import benchmark as report
@@ -66,7 +66,7 @@ def head(optimizer: str, runs: str, problems: list[report.Problem]) -> list[str]
   return [
     f'# Benchmark of `{optimizer}` ({_BUDGET.value} budget{", smoke" * _SMOKE.value})',
     '',
-    f'`{command}` on {datetime.date.today().isoformat()}: {rundir.machine()}; training '
+    f'`{command}` on {datetime.date.today().isoformat()}: {results.machine()}; training '
     f'took {duration(spent)} in all (runs in `{runs}/`). Rerunning the command reuses '
     'finished runs and resumes interrupted ones; `--report_only` rebuilds this report.',
     '',

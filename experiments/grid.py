@@ -25,7 +25,8 @@ from experiments import console, distributed, extend, optimizers, programs, sear
 from experiments import sweep as sweep_lib
 from experiments.point import Point, points_from_records
 from experiments.programs import RunError
-from experiments.rundir import RunDir, machine
+from experiments.results import machine
+from experiments.rundir import RunDir
 
 
 def grid_strategy(

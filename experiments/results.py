@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import platform
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,20 @@ import numpy as np
 from experiments.point import Point
 from experiments.rundir import FORMAT, read
 from experiments.stats import Configuration, configurations
+
+
+def machine() -> str:
+  """'2 CPU cores, x86_64, jax 0.4.38 on cpu (cpu)': where a run or a record is made.
+
+  ``summary.json`` keeps it as ``machine`` (read back as :attr:`Run.machine`).
+  """
+  import jax  # noqa: PLC0415
+
+  device = jax.devices()[0]
+  return (
+    f'{os.cpu_count()} CPU cores, {platform.machine()}, jax {jax.__version__} on '
+    f'{device.platform} ({device.device_kind})'
+  )
 
 
 @dataclasses.dataclass

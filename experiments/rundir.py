@@ -15,7 +15,6 @@ import glob
 import json
 import math
 import os
-import platform
 import shutil
 import time
 from typing import Any
@@ -30,17 +29,6 @@ from experiments.point import METRICS
 RUN_FILES = ('config.json', 'metrics.jsonl', 'summary.json', 'run_state.json')
 RUN_DIRS = ('checkpoints', 'tensorboard')
 FORMAT = 2  # summary.json's layout; a workdir of another layout is retrained, not misread
-
-
-def machine() -> str:
-  """'2 CPU cores, x86_64, jax 0.4.38 on cpu (cpu)': where a run or a record is made."""
-  import jax  # noqa: PLC0415
-
-  device = jax.devices()[0]
-  return (
-    f'{os.cpu_count()} CPU cores, {platform.machine()}, jax {jax.__version__} on '
-    f'{device.platform} ({device.device_kind})'
-  )
 
 
 class WorkdirMismatch(ValueError):

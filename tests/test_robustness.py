@@ -18,7 +18,7 @@ from conftest import cli_env, run_cli_forked
 from test_cli_fuzz import check_exit, describe
 
 from adam_jax import train as train_lib
-from experiments import grid, programs, rundir
+from experiments import grid, programs, results
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = cli_env(ADAM_JAX_OFFLINE='1')
@@ -323,7 +323,7 @@ def test_sigterm_checkpoints_then_resume_is_bit_identical(tmp_path, reference_ru
   summary = json.loads((tmp_path / 'run' / 'summary.json').read_text())
   assert summary['train_wall_time_s'] > timed > 0
   assert summary['train_wall_time_s'] > summary['wall_time_s']
-  assert summary['machine'] == rundir.machine()  # where it was made, for the report
+  assert summary['machine'] == results.machine()  # where it was made, for the report
   again = cli(*args, workdir=tmp_path / 'run')
   assert again.returncode == 0
   rerun = json.loads((tmp_path / 'run' / 'summary.json').read_text())
