@@ -1,11 +1,13 @@
 """The benchmark scripts still run and do the work they time (tiny sizes; timed by `make bench`)."""
 
+import re
+
 import jax
 import numpy as np
 import optax
 
 import adam_jax
-from benchmarks import bench_models, bench_sweep, bench_update
+from benchmarks import bench_distributed, bench_models, bench_sweep, bench_update, machine_speed
 
 
 def test_bench_models_loops_run():
@@ -33,3 +35,17 @@ def test_bench_sweep_grid_runs_with_each_strategy():
     seconds, chosen, steps = bench_sweep.epoch_seconds('lr', 2, strategy, 256, reps=1)
     assert steps == 2 * (256 // 128)
     assert chosen == used or jax.default_backend() != 'cpu'  # 'auto' may choose otherwise
+
+
+def test_machine_speed_prints_both_rates(capsys):
+  machine_speed.main()
+  assert re.fullmatch(r'matmul \d+ GFLOP/s; loop \d+\.\d\d s\n', capsys.readouterr().out)
+
+
+def test_bench_distributed_times_the_distributed_tests_grid():
+  # The benchmark's figures are quoted beside the test's checks: the same command.
+  from tests import test_distributed
+
+  assert bench_distributed.ARGS[2:] == [
+    arg.replace(f'{test_distributed.ROOT}/', '') for arg in test_distributed.ARGS
+  ]
