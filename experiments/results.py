@@ -205,7 +205,7 @@ class Run:
 
   @property
   def machine(self) -> str | None:
-    """Where the run was finished (``rundir.machine``); None for a run made before it was kept."""
+    """Where the run was finished (:func:`machine`); None for a run made before it was kept."""
     return self.summary.get('machine')
 
   @property
