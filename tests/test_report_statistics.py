@@ -280,7 +280,8 @@ def test_deepobs_values_are_tested_against_the_prediction_interval_it_prints(run
   tests = [(claim, c) for experiment, claim, c in r.tests if experiment == 'DeepOBS fmnist_2c2d']
   assert len(tests) == 4  # two seeds of DeepOBS, two metrics
   low, high = significance.prediction_interval(OURS_2C2D)
-  assert tests[0][1].interval == pytest.approx((low, high))
+  assert tests[0][1].interval == pytest.approx((100 * low, 100 * high))  # in points, as printed
+  assert tests[0][1].difference == pytest.approx(90.81 - 100 * np.mean(OURS_2C2D))
   assert tests[0][1].p_value < 0.05 < tests[1][1].p_value  # 90.81 outside, 91.40 inside
   [finding] = [f for f in r.findings if f.experiment == 'DeepOBS fmnist_2c2d']
   lies_elsewhere = [c for _, c in tests if c.verdict == 'does not hold']

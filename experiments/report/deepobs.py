@@ -52,10 +52,9 @@ def section(r: Report) -> None:
     band = significance.prediction_interval(ours)
     for seed, t in zip(DEEPOBS_SEEDS, theirs, strict=True) if epoch == 20 and band else ():
       label = f"DeepOBS's seed {seed} test {metric} ({scale * t:.4g}{unit})"
-      tests.append(
-        r.test(EXPERIMENT, f'{label} lies where our single runs do', significance.new_draw(ours, t))
-      )
-      said.append(f'{label}, {scale * tests[-1].difference:+.3g}{unit} from our mean: ')
+      draw = significance.new_draw([scale * v for v in ours], scale * t)  # in the table's units
+      tests.append(r.test(EXPERIMENT, f'{label} lies where our single runs do', draw))
+      said.append(f'{label}, {tests[-1].difference:+.3g}{" points" * bool(unit)} from our mean: ')
     ci = d['ci95']
     rows.append(
       [
