@@ -5,6 +5,7 @@ import re
 import jax
 import numpy as np
 import optax
+import test_distributed
 
 import adam_jax
 from benchmarks import bench_distributed, bench_models, bench_sweep, bench_update, machine_speed
@@ -44,8 +45,6 @@ def test_machine_speed_prints_both_rates(capsys):
 
 def test_bench_distributed_times_the_distributed_tests_grid():
   # The benchmark's figures are quoted beside the test's checks: the same command.
-  from tests import test_distributed
-
   assert bench_distributed.ARGS[2:] == [
     arg.replace(f'{test_distributed.ROOT}/', '') for arg in test_distributed.ARGS
   ]
