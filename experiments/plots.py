@@ -54,7 +54,8 @@ def plot_curves(run: Run, path: str) -> str:
   Each program (optimizer, model, dropout, ...) gets one colour; its chosen configuration
   (on the validation split) is drawn bold and labelled, the others thin. With several
   seeds each curve is the mean over the configuration's seeds, and the chosen ones have a
-  band of ± one standard deviation.
+  band of ± one standard deviation. A loss panel's y range is the chosen curves' (log
+  scale): a thin curve that diverged runs off it rather than flattening them.
   """
   has_accuracy = any('accuracy' in r for r in run.records)
   panels = [('train', 'loss', 'training cost (mean minibatch loss)')]
@@ -71,6 +72,7 @@ def plot_curves(run: Run, path: str) -> str:
   seeds = run.num_seeds
   for ax, (split, metric, title) in zip(axes[0], panels, strict=True):
     steps = split == 'train_steps'
+    shown = []  # the chosen curves' values: the y range is theirs
     for config in run.configurations:
       chosen = config.index in best  # the others are drawn even where they diverged
       x, values = run.seed_curves(config, split, metric, steps=steps, diverged=not chosen)
@@ -86,6 +88,7 @@ def plot_curves(run: Run, path: str) -> str:
         label += f' [{config.n} seeds]' if seeds > 1 else ''
         marker = 'o' if len(x) <= 60 else None  # per-iteration curves: a line only
         ax.plot(x, mean, color=color, lw=2.2, label=label, marker=marker, ms=3)
+        shown += [v for v in mean if math.isfinite(v)]
         if values.shape[0] > 1:
           std = np.nanstd(values, axis=0, ddof=1)
           ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.2, lw=0)
@@ -95,6 +98,8 @@ def plot_curves(run: Run, path: str) -> str:
     ax.set_title(title)
     if metric == 'loss':
       ax.set_yscale('log')
+      if shown and min(shown) > 0:  # a diverged thin curve (1e5) would flatten the chosen
+        ax.set_ylim(min(shown) / 1.5, max(shown) * 1.5)
     ax.grid(alpha=0.3)
   axes[0][0].legend(fontsize=7, loc='upper right')
   what = f'mean of {seeds} seeds ± 1 std' if seeds > 1 else 'best'
@@ -143,14 +148,8 @@ def plot_diagnostics(run: Run, path: str) -> str:
             by_epoch.setdefault(r['epoch'], []).append(r[stat])
         if by_epoch:
           epochs = sorted(by_epoch)
-          ax.plot(
-            epochs,
-            [np.nanmean(by_epoch[e]) for e in epochs],
-            marker='o',
-            ms=2.5,
-            lw=1.2,
-            label=param.removeprefix('params/'),
-          )
+          means, name = [np.nanmean(by_epoch[e]) for e in epochs], param.removeprefix('params/')
+          ax.plot(epochs, means, marker='o', ms=2.5, lw=1.2, label=name)
       label = _legend(run.point(config.first_grid_index), seeds_too=False)
       ax.set_title(f'{title}\n{label}', fontsize=9)
       if not ax.lines:  # AdaGrad, SGD, ...: no v̂ to compare with ε

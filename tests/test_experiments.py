@@ -76,6 +76,28 @@ def test_config_has_the_common_keys_and_a_docstring(name):
   assert any(source in module_doc for source in ('§', 'Reddi', 'Pérez', 'DeepOBS', 'Wilson'))
 
 
+def test_a_diverged_thin_curve_does_not_flatten_the_chosen_ones(tmp_path, monkeypatch):
+  from experiments.point import Point
+  from tests.report_runs import config, final, write_run
+
+  def point(index, program, name, alpha, loss, accuracy):
+    hparams = {'optimizer.learning_rate': alpha}
+    return Point(index, program, {'optimizer.name': name}, hparams, None, final(loss, accuracy))
+
+  points = [  # program 0: α 0.001 chosen (loss 0.3), α 1 diverged to 1e5; program 1 chosen
+    point(0, 0, 'adam', 1e-3, 0.3, 0.9),
+    point(1, 0, 'adam', 1.0, 1e5, 0.1),
+    point(2, 1, 'sgd', 1e-2, 0.5, 0.8),
+  ]
+  write_run(str(tmp_path / 'run'), points, config('loss'))
+  figures = []
+  monkeypatch.setattr(plots.plt, 'close', figures.append)  # keep the figure to look at it
+  plots.plot_curves(results.Run.load(str(tmp_path / 'run')), str(tmp_path / 'curves.png'))
+  low, high = figures[0].axes[0].get_ylim()  # the training cost, log scale
+  # the chosen curves: 0.3 to 0.5 at the last epoch, 1.4× that at the first (write_run)
+  assert 0.3 / 1.5 <= low < 0.3 and 0.5 * 1.4 < high <= 0.5 * 1.4 * 1.5
+
+
 @pytest.mark.parametrize(
   'name', [pytest.param(n, marks=pytest.mark.slow) if n == 'cnn_cifar' else n for n in CONFIGS]
 )
