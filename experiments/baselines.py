@@ -88,6 +88,7 @@ def record(run: Run) -> dict[str, Any]:
     'tuning': {'points': len(tuning), 'diverged': sum(p.failed for p in tuning)},
     'steps_per_epoch': steps,
     'train_wall_time_s': round(run.train_wall_time_s, 1),
+    'machine': run.machine,  # where it was trained (None: a run made before runs kept it)
     'protocol': protocol(run.config),
     'seeds': seeds,
   }
@@ -135,7 +136,9 @@ def write(
   """
   path = os.path.join(root, budget, problem, slug(rec['optimizer']) + '.json')
   os.makedirs(os.path.dirname(path), exist_ok=True)
-  made = {**commands, 'date': datetime.date.today().isoformat(), 'machine': machine()}
+  rec = dict(rec)
+  where = rec.pop('machine', None) or machine()  # the training's machine, else this one
+  made = {**commands, 'date': datetime.date.today().isoformat(), 'machine': where}
   dump_json({**rec, 'made_by': made}, path)
   return path
 

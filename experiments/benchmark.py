@@ -32,6 +32,7 @@ from experiments import baselines, results, suite
 from experiments import steps as steps_lib
 from experiments.console import duration
 from experiments.report import benchmark as report
+from experiments.report.common import machines
 
 _OPTIMIZER = flags.DEFINE_string(
   'optimizer', None, 'The optimizer: a registered name, optax.NAME or module.path:factory.'
@@ -63,10 +64,14 @@ def head(optimizer: str, runs: str, problems: list[report.Problem]) -> list[str]
   command = shlex.join(['python', '-m', 'experiments.benchmark', *_argv()])
   seeds = problems_config.QUICK_SEEDS if _BUDGET.value == 'quick' else problems_config.FULL_SEEDS
   low, high = problems_config.LEARNING_RATES
+  trained = {
+    p.name: (p.ours.get('machine'), p.ours['train_wall_time_s']) for p in problems if p.ours
+  }
+  made_on = machines(trained) if trained else f'Made on {results.machine()}.'  # runs' machine
   return [
     f'# Benchmark of `{optimizer}` ({_BUDGET.value} budget{", smoke" * _SMOKE.value})',
     '',
-    f'`{command}` on {datetime.date.today().isoformat()}: {results.machine()}; training '
+    f'`{command}` on {datetime.date.today().isoformat()}. {made_on} Training '
     f'took {duration(spent)} in all (runs in `{runs}/`). Rerunning the command reuses '
     'finished runs and resumes interrupted ones; `--report_only` rebuilds this report.',
     '',

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import pathlib
 import subprocess
 
 import forkserver
@@ -13,7 +14,7 @@ import pytest
 from conftest import cli_env
 
 from configs import benchmark as problems_config
-from experiments import baselines, programs, suite, targets, validate
+from experiments import baselines, programs, results, suite, targets, validate
 from experiments.report import benchmark as report
 from experiments.results import Run
 
@@ -109,6 +110,16 @@ def test_verdicts_against_a_baseline_follow_the_metrics_direction():
   assert report.spread(high).startswith('91 [88.52, 93.48] (3 seeds)')
 
 
+def test_a_baseline_names_the_machine_that_trained_it_not_this_one(tmp_path):
+  rec = record([{10: 1.0}] * 2, [0.9, 0.91]) | {'optimizer': 'adam', 'train_wall_time_s': 60.0}
+  there = '16 CPU cores, x86_64, jax 0.11.2 on gpu (NVIDIA H200)'
+  path = baselines.write(rec | {'machine': there}, str(tmp_path), 'full', 'mnist_mlp', {})
+  saved = json.loads(pathlib.Path(path).read_text())
+  assert saved['made_by']['machine'] == there and 'machine' not in saved
+  older = baselines.write(rec | {'machine': None}, str(tmp_path), 'full', 'mnist_vae', {})
+  assert json.loads(pathlib.Path(older).read_text())['made_by']['machine'] == results.machine()
+
+
 def test_the_reports_verdicts_are_one_holm_family():
   curve = [{10: 1.0}] * 3
   base = [0.50, 0.51, 0.52]
@@ -200,6 +211,7 @@ def test_a_benchmark_against_baselines_made_in_the_test(tmp_path):
   proc = cli('--optimizer=adamax', f'--workdir={tmp_path}/adamax', *common)
   assert proc.returncode == 0, proc.stderr[-3000:]
   text = (tmp_path / 'adamax' / 'REPORT.md').read_text()
+  assert f'Made on {results.machine()}. Training took' in text  # read from the runs' records
   assert '| problem | adamax: test metric | vs adam | vs slow |' in text
   sections = {s.split('\n', 1)[0]: s for s in text.split('\n## ')}
   records = {p: baselines.record(Run.load(str(tmp_path / 'adamax' / p))) for p in problems}

@@ -335,13 +335,9 @@ def test_each_optimizer_at_its_own_epsilon(built):
 
 
 def test_the_header_says_where_each_run_was_made():
-  class Made:  # what the header reads of a Run
-    def __init__(self, machine, seconds):
-      self.machine, self.train_wall_time_s = machine, seconds
-
   cpu, gpu = '2 CPU cores, x86_64, jax 0.10.2 on cpu (cpu)', '16 CPU cores, jax on gpu (H200)'
-  assert report.machines({'a': Made(cpu, 60), 'b': Made(cpu, 1)}) == f'Made on {cpu}.'
-  said = report.machines({'a': Made(None, 7200), 'b': Made(gpu, 90), 'c': Made(gpu, 30)})
+  assert report.machines({'a': (cpu, 60), 'b': (cpu, 1)}) == f'Made on {cpu}.'
+  said = report.machines({'a': (None, 7200), 'b': (gpu, 90), 'c': (gpu, 30)})
   assert said == (
     'Made on a machine the runs did not record (made before a run kept it): a (2h00m00s of '
     f'training); on {gpu}: b, c (2m00s of training).'

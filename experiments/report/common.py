@@ -19,6 +19,7 @@ import numpy as np
 import adam_jax
 from experiments import stats
 from experiments import sweep as sweep_lib
+from experiments.console import duration
 from experiments.plots import mean_of
 from experiments.point import Point
 from experiments.report.document import Finding, Report
@@ -238,3 +239,22 @@ def ranking_sentence(run: Run, epoch: int) -> str:
     for c, name in zip(chosen, names, strict=True)
   )
   return ' < '.join(f'{name} ({value:.4g})' for value, name in ranked)
+
+
+def machines(made: dict[str, tuple[str | None, float]]) -> str:
+  """Where runs were made, with each machine's training time: 'Made on <machine>.'.
+
+  ``made``: ``{name: (machine, seconds of training)}``; a machine of None is one the run
+  did not record (made before runs kept it: ``summary.json``'s ``machine``).
+  """
+  where: dict[str | None, list[str]] = {}
+  for name, (machine, _) in made.items():
+    where.setdefault(machine, []).append(name)
+  unknown = 'a machine the runs did not record (made before a run kept it)'
+  if len(where) == 1:
+    return f'Made on {next(iter(where)) or unknown}.'
+  groups = [
+    f'{m or unknown}: {", ".join(names)} ({duration(sum(made[n][1] for n in names))} of training)'
+    for m, names in where.items()
+  ]
+  return 'Made on ' + '; on '.join(groups) + '.'
