@@ -64,7 +64,7 @@ STEPS = (
   Step('fmnist_2c2d', 'configs/fmnist_2c2d.py:seeds'),
   Step('generalization', 'configs/generalization.py:rerun'),
   Step('generalization_decoupled', 'configs/generalization.py:decoupled,rerun'),
-  Step('fig3_cnn_first3', 'configs/cnn_cifar.py:fmnist,first3'),
+  Step('fig3_cnn_first3', 'configs/cnn_cifar.py:fmnist,first3,rerun'),
 )
 BY_NAME = {s.name: s for s in STEPS}
 

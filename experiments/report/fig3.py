@@ -13,10 +13,13 @@ from __future__ import annotations
 from experiments import significance
 from experiments.report.common import (
   Report,
+  choice_name,
   configuration,
   dropout,
   epsilon,
+  learning_rate,
   optimizer_name,
+  protocol,
   ranking_sentence,
   seed_values,
   table,
@@ -59,8 +62,15 @@ def _first_epochs(r: Report, run: Run) -> None:
   """Figure 3's curves, and whether Adam's cost is below the others' after its epochs."""
   r.figure(run, 'curves.png', f'Figure 3 (left) on {data(run)}: cost per iteration and epoch')
   last = run.num_epochs
-  r.lines += [f'Mean training cost after epoch {last}: {ranking_sentence(run, last)}.', '']
   chosen = {(optimizer_name(c), dropout(c)): c for c in run.best_configurations()}
+  choices = '; '.join(f'{choice_name(c)} α = {learning_rate(c):g}' for c in chosen.values())
+  r.lines += [
+    f'Mean training cost after epoch {last}: {ranking_sentence(run, last)}.',
+    '',
+    f'Chosen on the {run.summary.get("selected_by", "validation loss")} after epoch {last}: '
+    f'{choices}; {protocol(run)}.',
+    '',
+  ]
   lines = []
   for with_dropout in (True, False):
     adam, others = chosen.get(('adam', with_dropout)), ('adagrad', 'nesterov')
