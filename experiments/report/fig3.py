@@ -67,8 +67,13 @@ def _first_epochs(r: Report, run: Run) -> None:
   r.lines += [
     f'Mean training cost after epoch {last}: {ranking_sentence(run, last)}.',
     '',
-    f'Chosen on the {run.summary.get("selected_by", "validation loss")} after epoch {last}: '
-    f'{choices}; {protocol(run)}.',
+    f'Chosen on the {run.summary.get("selected_by", "validation loss")} after epoch {last}'
+    + (
+      ' (α grown beyond the grid where a choice sat at its end: see the choices at the edge)'
+      if run.summary.get('grid_extensions')
+      else ''
+    )
+    + f': {choices}; {protocol(run)}.',
     '',
   ]
   lines = []
