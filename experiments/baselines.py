@@ -44,6 +44,11 @@ def protocol(config: dict[str, Any]) -> dict[str, Any]:
   return {k: v for k, v in sorted(flat.items()) if k.startswith(PROTOCOL) and k not in local}
 
 
+def trained_on(rec: dict[str, Any]) -> str | None:
+  """The machine a record was trained on: a fresh record's, else its file's ``made_by``."""
+  return rec.get('machine') or rec.get('made_by', {}).get('machine')
+
+
 def differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
   """The protocol keys in which two records differ (e.g. epochs, search points, data)."""
   pa, pb = a.get('protocol', {}), b.get('protocol', {})

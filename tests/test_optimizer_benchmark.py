@@ -118,6 +118,15 @@ def test_a_baseline_names_the_machine_that_trained_it_not_this_one(tmp_path):
   assert saved['made_by']['machine'] == there and 'machine' not in saved
   older = baselines.write(rec | {'machine': None}, str(tmp_path), 'full', 'mnist_vae', {})
   assert json.loads(pathlib.Path(older).read_text())['made_by']['machine'] == results.machine()
+  # An optimizer trained elsewhere: its times against the baseline's are flagged.
+  cpu = '2 CPU cores, x86_64, jax 0.10.2 on cpu (cpu)'
+  extra = {'chosen': {'optimizer.learning_rate': 0.01}, 'tuning': {'points': 2, 'diverged': 0}}
+  ours = rec | extra | {'optimizer': 'lion', 'machine': cpu, 'edges': []}
+  for base, flagged in ((saved, True), (saved | {'made_by': {'machine': cpu}}, False)):
+    problem = report.Problem('mnist_mlp', None, ours, {'adam': base})
+    text = '\n'.join(report.section(problem, 'lion', report.verdicts([problem])))
+    note = f'adam was trained on {there}, lion on {cpu}: times do not compare'
+    assert (note in text) == flagged, text
 
 
 def test_the_reports_verdicts_are_one_holm_family():

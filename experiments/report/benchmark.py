@@ -184,6 +184,9 @@ def section(p: Problem, optimizer: str, judged: dict[tuple[str, str], Any]) -> l
     )
     if differs := baselines.differences(rec, base):
       notes.append(f'{name} was made under another protocol (differs in {", ".join(differs)})')
+    here, there = baselines.trained_on(rec), baselines.trained_on(base)
+    if here and there and here != there:
+      notes.append(f'{name} was trained on {there}, {optimizer} on {here}: times do not compare')
   lines += ['', *table(header, rows)]
   if not p.baselines:
     lines += ['*(no baselines of this problem and budget yet)*', '']
