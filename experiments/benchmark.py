@@ -60,14 +60,14 @@ _SMOKE = flags.DEFINE_bool(
 
 def head(optimizer: str, runs: str, problems: list[report.Problem]) -> list[str]:
   """The report's title, provenance and protocol."""
-  spent = sum(p.ours['train_wall_time_s'] for p in problems if p.ours)
   command = shlex.join(['python', '-m', 'experiments.benchmark', *_argv()])
   seeds = problems_config.QUICK_SEEDS if _BUDGET.value == 'quick' else problems_config.FULL_SEEDS
   low, high = problems_config.LEARNING_RATES
-  trained = {
+  trained = {  # where the runs trained, read from their records
     p.name: (p.ours.get('machine'), p.ours['train_wall_time_s']) for p in problems if p.ours
   }
-  made_on = machines(trained) if trained else f'Made on {results.machine()}.'  # runs' machine
+  spent = sum(seconds for _, seconds in trained.values())
+  made_on = machines(trained) or f'Made on {results.machine()}.'  # or: nothing trained yet
   return [
     f'# Benchmark of `{optimizer}` ({_BUDGET.value} budget{", smoke" * _SMOKE.value})',
     '',

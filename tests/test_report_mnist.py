@@ -348,6 +348,7 @@ def test_each_optimizer_at_its_own_epsilon(built):
 def test_the_header_says_where_each_run_was_made():
   cpu, gpu = '2 CPU cores, x86_64, jax 0.10.2 on cpu (cpu)', '16 CPU cores, jax on gpu (H200)'
   assert report.machines({'a': (cpu, 60), 'b': (cpu, 1)}) == f'Made on {cpu}.'
+  assert report.machines({}) == ''  # no runs: not 'Made on .'
   said = report.machines({'a': (None, 7200), 'b': (gpu, 90), 'c': (gpu, 30)})
   assert said == (
     'Made on a machine the runs did not record (made before a run kept it): a (2h00m00s of '

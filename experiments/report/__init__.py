@@ -99,9 +99,10 @@ def render(r: Report, failed: dict[str, str] | None = None, readme: str | None =
   ``failed`` and ``readme`` as in :func:`write`.
   """
   runs, out, commands, quick = r.runs, r.out, r.commands, r.quick
-  made = {n: run for n in commands if (run := r.run(n)) is not None}
-  total = sum(run.train_wall_time_s for run in made.values())
-  where = machines({n: (run.machine, run.train_wall_time_s) for n, run in made.items()})
+  made = {
+    n: (run.machine, run.train_wall_time_s) for n in commands if (run := r.run(n)) is not None
+  }
+  total, where = sum(seconds for _, seconds in made.values()), machines(made)
   head = [
     '# Reproduction report' + (' (quick variant: reduced grids and epochs)' if quick else ''),
     '',

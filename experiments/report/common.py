@@ -245,8 +245,11 @@ def machines(made: dict[str, tuple[str | None, float]]) -> str:
   """Where runs were made, with each machine's training time: 'Made on <machine>.'.
 
   ``made``: ``{name: (machine, seconds of training)}``; a machine of None is one the run
-  did not record (made before runs kept it: ``summary.json``'s ``machine``).
+  did not record (made before runs kept it: ``summary.json``'s ``machine``). '' when
+  nothing was made.
   """
+  if not made:
+    return ''
   where: dict[str | None, list[str]] = {}
   for name, (machine, _) in made.items():
     where.setdefault(machine, []).append(name)
